@@ -1,0 +1,40 @@
+/* Reading Kubernetes objects from manifest files: JSON or YAML (several
+ * documents), single objects or List / *List with items, exactly what
+ * `kubectl get -o json|yaml` writes.  YAML is read with libyaml and turned
+ * into the same jansson values that JSON input gives, so nothing
+ * downstream knows which syntax a file used.
+ */
+#ifndef KN_MANIFEST_H
+#define KN_MANIFEST_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "decode.h"
+
+/* Largest manifest file accepted.  Big clusters dumped with kubectl get
+ * -o json stay well below this (10k pods is about 60 MiB of JSON). */
+#define KN_MANIFEST_MAX_BYTES (512u * 1024 * 1024)
+
+/* Called once per object, in file order, Lists expanded.  obj is borrowed.
+ * where names the position for messages ("file.yaml: document 2, item 5").
+ * A non-zero return stops reading and is returned by the reader. */
+typedef int (*kn_manifest_cb)(void *ctx, json_t *obj, const char *where);
+
+/* path "-" reads stdin.  Returns 0, a callback's non-zero value, or a
+ * negative errno with err->msg set ("file.yaml:12:3: mapping values are
+ * not allowed here") for I/O and syntax errors. */
+int kn_manifest_read_file(const char *path, kn_manifest_cb cb, void *ctx, struct kn_err *err);
+int kn_manifest_read_buf(const char *buf, size_t len, const char *name, kn_manifest_cb cb,
+			 void *ctx, struct kn_err *err);
+
+/* Parses all YAML documents in buf into a JSON array of documents (empty
+ * documents are skipped).  Plain scalars follow the YAML 1.1 core rules
+ * that sigs.k8s.io/yaml applies: null/~/empty -> null, true/false (and
+ * yes/no/on/off in any common case) -> boolean, integers -> integer,
+ * floats -> real; quoted and block scalars are always strings.  Aliases
+ * are expanded; merge keys (<<) are applied.  Returns NULL with err set. */
+json_t *kn_yaml_parse(const char *buf, size_t len, const char *name, struct kn_err *err);
+
+#endif

@@ -1,0 +1,150 @@
+/* The cluster objects as the compiler sees them: only the fields it needs,
+ * decoded and validated once (decode.h).  All strings are owned by the
+ * object; kn_object_free releases everything.
+ */
+#ifndef KN_MODEL_H
+#define KN_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netaddr.h"
+
+/* IANA protocol numbers, as nft's meta l4proto sees them. */
+enum kn_proto {
+	KN_PROTO_TCP = 6,
+	KN_PROTO_UDP = 17,
+	KN_PROTO_SCTP = 132,
+};
+const char *kn_proto_name(int proto); /* "TCP", "UDP", "SCTP" */
+
+struct kn_label {
+	char *key;
+	char *value;
+};
+
+/* Sorted by key, keys unique. */
+struct kn_labels {
+	struct kn_label *v;
+	size_t n;
+};
+/* Returns the value or NULL. */
+const char *kn_labels_get(const struct kn_labels *l, const char *key);
+
+enum kn_sel_op {
+	KN_SEL_IN,
+	KN_SEL_NOT_IN,
+	KN_SEL_EXISTS,
+	KN_SEL_DOES_NOT_EXIST,
+};
+
+struct kn_sel_expr {
+	char *key;
+	enum kn_sel_op op;
+	char **values; /* sorted, for In/NotIn */
+	size_t nvalues;
+};
+
+/* metav1.LabelSelector.  An empty selector ({}) matches everything. */
+struct kn_selector {
+	struct kn_labels match_labels;
+	struct kn_sel_expr *exprs;
+	size_t nexprs;
+};
+
+struct kn_namespace {
+	char *name;
+	/* Always holds kubernetes.io/metadata.name=<name>, which the API
+	 * server sets on every namespace; manifests on disk often omit it. */
+	struct kn_labels labels;
+};
+
+struct kn_container_port {
+	char *name; /* NULL when unnamed */
+	uint16_t port;
+	uint8_t proto;
+};
+
+struct kn_pod {
+	char *ns;
+	char *name;
+	char *node;		/* spec.nodeName, NULL when unscheduled */
+	char *service_account;	/* spec.serviceAccountName, default "default" */
+	int automount_token;	/* spec.automountServiceAccountToken: -1 unset, 0, 1 */
+	bool projected_token;	/* a projected volume with a serviceAccountToken source */
+	bool host_network;
+	bool finished;		/* status.phase Succeeded or Failed */
+	struct kn_labels labels;
+	struct kn_addr *ips;	/* status.podIPs (or status.podIP), deduplicated */
+	size_t nips;
+	struct kn_container_port *ports; /* of all containers (and init containers) */
+	size_t nports;
+};
+
+struct kn_np_port {
+	uint8_t proto;		/* default TCP */
+	bool has_port;		/* false: every port of proto */
+	char *port_name;	/* named port, or NULL when numeric */
+	uint16_t port;		/* numeric port */
+	uint16_t end_port;	/* == port unless endPort was given */
+};
+
+struct kn_np_peer {
+	/* At least one of the three is set; ip_block excludes the others.
+	 * A NULL selector means "not given", which is not the same as {}. */
+	struct kn_selector *pod_sel;
+	struct kn_selector *ns_sel;
+	bool has_ip_block;
+	struct kn_cidr cidr;
+	struct kn_cidr *except;
+	size_t nexcept;
+};
+
+struct kn_np_rule {
+	struct kn_np_peer *peers; /* empty: all peers */
+	size_t npeers;
+	struct kn_np_port *ports; /* empty: all ports and protocols */
+	size_t nports;
+};
+
+struct kn_netpol {
+	char *ns;
+	char *name;
+	struct kn_selector pod_sel;
+	/* policyTypes after defaulting: Ingress always, Egress when the
+	 * policy has egress rules (as the API server defaults it). */
+	bool ingress;
+	bool egress;
+	struct kn_np_rule *in_rules;
+	size_t nin;
+	struct kn_np_rule *eg_rules;
+	size_t neg;
+};
+
+enum kn_kind {
+	KN_KIND_OTHER = 0, /* accepted and ignored */
+	KN_KIND_NAMESPACE,
+	KN_KIND_POD,
+	KN_KIND_NETPOL,
+	KN_KIND_MAX,
+};
+const char *kn_kind_name(enum kn_kind k); /* "Pod", ... */
+
+struct kn_object {
+	enum kn_kind kind;
+	union {
+		struct kn_namespace *ns;
+		struct kn_pod *pod;
+		struct kn_netpol *np;
+	} u;
+};
+
+void kn_labels_free(struct kn_labels *l);
+void kn_selector_free(struct kn_selector *s); /* frees members, not s */
+void kn_namespace_free(struct kn_namespace *ns);
+void kn_pod_free(struct kn_pod *pod);
+void kn_netpol_free(struct kn_netpol *np);
+void kn_object_free(struct kn_object *obj); /* frees members, not obj */
+
+#endif

@@ -1,0 +1,156 @@
+/* The program: an intermediate representation of one nftables table
+ * (sets, verdict maps, chains, rules) produced by the compiler and
+ * rendered by the backends (nft_text.h, nft_netlink.h).
+ *
+ * Rules are built from a small, fixed vocabulary of matches and verdicts
+ * so that every backend knows exactly which bytecode and which nft syntax
+ * each one stands for.  The program is plain data: building the same
+ * program twice gives identical output in every backend.
+ */
+#ifndef KN_PROGRAM_H
+#define KN_PROGRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netaddr.h"
+
+#define KN_TABLE_NAME "kube-nftd"
+
+/* The kernel's NFT_NAME_MAXLEN is 256 including the NUL. */
+#define KN_NAME_MAX 255
+/* nft drops comments of 128 bytes or more (NFTNL_UDATA_COMMENT_MAXLEN). */
+#define KN_COMMENT_MAX 127
+
+enum kn_key_type {
+	KN_KEY_IPV4,		/* ipv4_addr */
+	KN_KEY_IPV6,		/* ipv6_addr */
+	KN_KEY_PROTO_PORT,	/* inet_proto . inet_service */
+	KN_KEY_IPV4_PROTO_PORT, /* ipv4_addr . inet_proto . inet_service */
+	KN_KEY_IPV6_PROTO_PORT, /* ipv6_addr . inet_proto . inet_service */
+};
+
+/* One element.  Ranges are inclusive: in an interval set of addresses,
+ * [addr, addr_end]; in an interval set of KN_KEY_PROTO_PORT, proto and
+ * [port, port_end].  Non-interval sets use addr, proto and port only. */
+struct kn_elem {
+	struct kn_addr addr, addr_end;
+	uint8_t proto;
+	uint16_t port, port_end;
+	char *target;	/* verdict maps: the chain to goto */
+	char *comment;	/* may be NULL */
+};
+
+struct kn_set {
+	char *name;
+	char *comment;
+	enum kn_key_type key;
+	bool interval;
+	bool vmap; /* a verdict map: key : goto target */
+	struct kn_elem *elems;
+	size_t nelems, cap;
+};
+
+enum kn_match_type {
+	KN_MATCH_CT_ESTABLISHED,	/* ct state established,related */
+	KN_MATCH_ICMPV6_ND,		/* icmpv6 type 133-137 (family must be AF_INET6) */
+	KN_MATCH_SADDR_SET,		/* ip saddr @set / ip6 saddr @set */
+	KN_MATCH_DADDR_SET,		/* ip daddr @set / ip6 daddr @set */
+	KN_MATCH_PROTO_PORT_SET,	/* meta l4proto . th dport @set */
+	KN_MATCH_DADDR_PROTO_PORT_SET,	/* ip daddr . meta l4proto . th dport @set */
+};
+
+struct kn_match {
+	enum kn_match_type type;
+	char *set; /* for *_SET */
+};
+
+enum kn_verdict {
+	KN_VERDICT_NONE,	/* no verdict (continue) */
+	KN_VERDICT_ACCEPT,
+	KN_VERDICT_DROP,
+	KN_VERDICT_RETURN,
+	KN_VERDICT_JUMP,	/* target: chain */
+	KN_VERDICT_GOTO,	/* target: chain */
+	KN_VERDICT_VMAP_SADDR,	/* ip saddr vmap @target (family required) */
+	KN_VERDICT_VMAP_DADDR,	/* ip daddr vmap @target (family required) */
+};
+
+#define KN_RULE_MAX_MATCH 4
+
+struct kn_rule {
+	/* 0: both families.  AF_INET / AF_INET6 for rules that load
+	 * addresses: the backends emit "meta nfproto" first, as nft does. */
+	int family;
+	struct kn_match m[KN_RULE_MAX_MATCH];
+	size_t nm;
+	bool counter;
+	enum kn_verdict verdict;
+	char *target;
+	char *comment;
+};
+
+enum kn_hook {
+	KN_HOOK_NONE,
+	KN_HOOK_FORWARD,
+	KN_HOOK_INPUT,
+};
+
+struct kn_chain {
+	char *name;
+	char *comment;
+	enum kn_hook hook; /* KN_HOOK_NONE for regular chains */
+	int prio;	   /* filter type, policy accept */
+	struct kn_rule *rules;
+	size_t nrules, cap;
+};
+
+struct kn_program {
+	char *table; /* family inet */
+	struct kn_set **sets;
+	size_t nsets, sets_cap;
+	struct kn_chain **chains;
+	size_t nchains, chains_cap;
+};
+
+struct kn_program *kn_program_new(const char *table);
+void kn_program_free(struct kn_program *p);
+
+/* Names are copied (and must be valid, at most KN_NAME_MAX bytes);
+ * comments are copied and truncated to KN_COMMENT_MAX bytes on a UTF-8
+ * boundary.  Sets and chains keep the order of creation. */
+struct kn_set *kn_program_add_set(struct kn_program *p, const char *name, enum kn_key_type key,
+				  bool interval, const char *comment);
+struct kn_set *kn_program_add_vmap(struct kn_program *p, const char *name, enum kn_key_type key,
+				   const char *comment);
+struct kn_chain *kn_program_add_chain(struct kn_program *p, const char *name,
+				      const char *comment);
+struct kn_chain *kn_program_add_base_chain(struct kn_program *p, const char *name,
+					   enum kn_hook hook, int prio, const char *comment);
+
+struct kn_set *kn_program_find_set(const struct kn_program *p, const char *name);
+struct kn_chain *kn_program_find_chain(const struct kn_program *p, const char *name);
+
+/* Returns a zeroed element to fill in. */
+struct kn_elem *kn_set_add_elem(struct kn_set *s);
+void kn_elem_set_comment(struct kn_elem *e, const char *comment);
+/* Sorts elements into key order and removes exact duplicates (keeping the
+ * first comment).  Interval address sets must already hold disjoint,
+ * non-adjacent ranges (use kn_rangeset). */
+void kn_set_finalize(struct kn_set *s);
+
+/* Returns a zeroed rule appended to the chain. */
+struct kn_rule *kn_chain_add_rule(struct kn_chain *c, int family);
+void kn_rule_add_match(struct kn_rule *r, enum kn_match_type type, const char *set);
+void kn_rule_set_verdict(struct kn_rule *r, enum kn_verdict v, const char *target);
+void kn_rule_set_comment(struct kn_rule *r, const char *comment);
+
+/* Compares two programs element by element; true when equal. */
+bool kn_program_equal(const struct kn_program *a, const struct kn_program *b);
+
+/* Truncate a UTF-8 string copy to max bytes without splitting a
+ * character. */
+char *kn_comment_dup(const char *s);
+
+#endif

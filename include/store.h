@@ -1,0 +1,41 @@
+/* The cluster state: every object the compiler needs, indexed by kind and
+ * ns/name.  The store owns all object memory.  Views are sorted by
+ * (namespace, name) so that the compiler's output is deterministic.
+ */
+#ifndef KN_STORE_H
+#define KN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+
+struct kn_store;
+
+struct kn_store *kn_store_new(void);
+void kn_store_free(struct kn_store *s);
+
+/* Takes ownership of obj's contents (obj itself is not freed and is
+ * zeroed) and replaces any object of the same kind, namespace and name.
+ * KN_KIND_OTHER objects are released and ignored.  Returns 1 when an
+ * object was replaced, 0 when added. */
+int kn_store_put(struct kn_store *s, struct kn_object *obj);
+/* Returns 0, or -ENOENT when there was no such object.  ns is NULL for
+ * cluster-scoped kinds. */
+int kn_store_delete(struct kn_store *s, enum kn_kind kind, const char *ns, const char *name);
+
+/* Sorted views, valid until the next put/delete. */
+size_t kn_store_namespaces(struct kn_store *s, struct kn_namespace *const **ret);
+size_t kn_store_pods(struct kn_store *s, struct kn_pod *const **ret);
+size_t kn_store_netpols(struct kn_store *s, struct kn_netpol *const **ret);
+
+const struct kn_namespace *kn_store_get_namespace(const struct kn_store *s, const char *name);
+const struct kn_pod *kn_store_get_pod(const struct kn_store *s, const char *ns, const char *name);
+const struct kn_netpol *kn_store_get_netpol(const struct kn_store *s, const char *ns,
+					    const char *name);
+
+/* Bumped by every put and delete. */
+uint64_t kn_store_generation(const struct kn_store *s);
+
+#endif

@@ -1,0 +1,56 @@
+/* Small helpers: allocation that aborts on OOM, a growable string buffer
+ * with a hard maximum, and string utilities.
+ */
+#ifndef KN_UTIL_H
+#define KN_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Out of memory is not recoverable for a firewall compiler: a partial
+ * program must never be committed.  These abort with a message. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t nmemb, size_t n);
+void *xrealloc(void *p, size_t n);
+void *xreallocarray(void *p, size_t nmemb, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Grow *v (of *cap elements of size sz) so that it holds at least n. */
+void grow_array(void **v, size_t *cap, size_t n, size_t sz);
+#define VEC_PUSH(v, n, cap) \
+	(grow_array((void **)&(v), &(cap), (n) + 1, sizeof(*(v))), &(v)[(n)++])
+
+/* A growable string.  Every strbuf has a hard maximum (max, 0 = 256 MiB);
+ * appends past it set the overflow flag and are dropped. */
+struct strbuf {
+	char *buf;
+	size_t len;
+	size_t cap;
+	size_t max;
+	bool overflow;
+};
+
+void strbuf_init(struct strbuf *sb, size_t max);
+void strbuf_free(struct strbuf *sb);
+void strbuf_reset(struct strbuf *sb);
+void strbuf_add(struct strbuf *sb, const void *data, size_t len);
+void strbuf_puts(struct strbuf *sb, const char *s);
+void strbuf_putc(struct strbuf *sb, char c);
+void strbuf_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Returns the NUL-terminated contents ("" when empty); owned by sb. */
+const char *strbuf_str(struct strbuf *sb);
+/* Hands the contents to the caller and resets sb. */
+char *strbuf_steal(struct strbuf *sb);
+
+/* 64-bit FNV-1a, used for stable short names. */
+uint64_t hash64(const void *data, size_t len, uint64_t seed);
+#define HASH64_SEED 0xcbf29ce484222325ULL
+
+int str_cmp_ptr(const void *a, const void *b); /* qsort of char * */
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder: module not written yet */
+#include "config.h"
