@@ -1,1 +1,309 @@
-int main(void){return 0;}
+/* kube-nftctl: the operator's tool.  Compiles Kubernetes manifests into
+ * the kube-nftd ruleset, prints it, programs it, or removes it. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdnoreturn.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "load.h"
+#include "log.h"
+#include "netpol.h"
+#include "nft_netlink.h"
+#include "nft_text.h"
+#include "store.h"
+#include "util.h"
+
+/* Exit statuses, documented in kube-nftctl(8). */
+enum {
+	EXIT_OK = 0,
+	EXIT_FAIL = 1,	  /* nothing was applied */
+	EXIT_USAGE = 2,
+	EXIT_SKIPPED = 3, /* done, but invalid objects were skipped */
+};
+
+static const char usage_text[] =
+	"Usage: kube-nftctl [-v] COMMAND [OPTIONS] [FILE...]\n"
+	"\n"
+	"Compile Kubernetes NetworkPolicies into an nftables ruleset and manage it.\n"
+	"\n"
+	"Commands:\n"
+	"  compile [--node NAME | --all-nodes] FILE...  print the ruleset as an nft -f script\n"
+	"  apply [--node NAME | --all-nodes] FILE...    program the ruleset in one transaction\n"
+	"  flush                                         remove the ruleset (table inet kube-nftd)\n"
+	"  version                                       print the version\n"
+	"\n"
+	"FILE is JSON or YAML (several documents allowed), single objects or Lists,\n"
+	"as written by kubectl get -o json|yaml; \"-\" reads standard input.\n"
+	"\n"
+	"Options:\n"
+	"  -n, --node NAME    enforce the pods whose spec.nodeName is NAME\n"
+	"                     (default: this host's name)\n"
+	"  -A, --all-nodes    enforce every pod, whatever its node (for review and CI)\n"
+	"  -t, --table NAME   name of the inet table (default kube-nftd)\n"
+	"  -v, --verbose      more messages\n"
+	"  -h, --help         show this help\n"
+	"  -V, --version      show the version\n"
+	"\n"
+	"Exit status: 0 success; 1 failure, nothing applied; 2 usage error;\n"
+	"3 done, but invalid objects were reported and skipped.\n";
+
+struct opts {
+	const char *node;
+	bool all_nodes;
+	const char *table;
+	int verbose;
+	char hostname[HOST_NAME_MAX + 1];
+};
+
+static noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kube-nftctl: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'kube-nftctl --help' for more information.\n");
+	exit(EXIT_USAGE);
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static const char *
+default_node(struct opts *o)
+{
+	if (gethostname(o->hostname, sizeof(o->hostname) - 1) < 0)
+		return NULL;
+	return o->hostname;
+}
+
+/* Loads the files and compiles them.  Returns the program or NULL (a
+ * read or parse error, already logged); *skipped is set when invalid
+ * objects were left out. */
+static struct kn_program *
+load_and_compile(struct opts *o, char **files, int nfiles, bool *skipped,
+		 struct kn_compile_stats *st)
+{
+	struct kn_store *s = kn_store_new();
+	struct kn_load_result res;
+	struct kn_compile_opts copts = {0};
+	struct kn_program *p = NULL;
+
+	if (kn_load_files(s, files, (size_t)nfiles, &res) < 0)
+		goto out;
+	*skipped = res.invalid > 0;
+	if (res.invalid)
+		log_warn("%zu invalid object%s skipped; everything else is enforced",
+			 res.invalid, res.invalid == 1 ? "" : "s");
+	copts.node = o->all_nodes ? NULL : o->node;
+	copts.table = o->table;
+	p = kn_compile(s, &copts, st);
+	log_debug("%zu objects read, %zu ignored; %zu local pods, %zu policies, %zu sets, "
+		  "%zu chains, %zu rules, %zu elements",
+		  res.objects, res.ignored, st->local_pods, st->policies, st->sets, st->chains,
+		  st->rules, st->elements);
+out:
+	kn_store_free(s);
+	return p;
+}
+
+static int
+cmd_compile(struct opts *o, char **files, int nfiles)
+{
+	struct kn_compile_stats st;
+	struct kn_program *p;
+	struct strbuf sb;
+	bool skipped = false;
+	int rc = EXIT_FAIL;
+
+	p = load_and_compile(o, files, nfiles, &skipped, &st);
+	if (!p)
+		return EXIT_FAIL;
+	strbuf_init(&sb, 0);
+	kn_text_render(p, &sb);
+	if (sb.overflow) {
+		log_err("the rendered ruleset exceeds the output limit");
+		goto out;
+	}
+	if (fwrite(sb.buf, 1, sb.len, stdout) != sb.len || fflush(stdout) != 0) {
+		log_err("writing the ruleset: %s", strerror(errno));
+		goto out;
+	}
+	rc = skipped ? EXIT_SKIPPED : EXIT_OK;
+out:
+	strbuf_free(&sb);
+	kn_program_free(p);
+	return rc;
+}
+
+static int
+cmd_apply(struct opts *o, char **files, int nfiles)
+{
+	struct kn_compile_stats st;
+	struct kn_nl_stats nst;
+	struct kn_program *p;
+	struct kn_nl *nl = NULL;
+	struct kn_err err;
+	bool skipped = false;
+	double t0;
+	int rc = EXIT_FAIL;
+
+	p = load_and_compile(o, files, nfiles, &skipped, &st);
+	if (!p)
+		return EXIT_FAIL;
+	nl = kn_nl_open(&err);
+	if (!nl) {
+		log_err("%s", err.msg);
+		goto out;
+	}
+	t0 = now_ms();
+	if (kn_nl_apply(nl, p, &err) < 0) {
+		log_err("%s", err.msg);
+		log_err("nothing was applied; the previous ruleset is unchanged");
+		goto out;
+	}
+	kn_nl_get_stats(nl, &nst);
+	log_info("table inet %s applied: %zu local pods (%zu isolated for ingress, %zu for "
+		 "egress), %zu policies, %zu sets, %zu chains, %zu rules, %zu elements; "
+		 "%zu messages, %zu bytes, %.1f ms",
+		 p->table, st.local_pods, st.isolated_ingress, st.isolated_egress, st.policies,
+		 st.sets, st.chains, st.rules, st.elements, nst.messages, nst.bytes,
+		 now_ms() - t0);
+	rc = skipped ? EXIT_SKIPPED : EXIT_OK;
+out:
+	kn_nl_close(nl);
+	kn_program_free(p);
+	return rc;
+}
+
+static int
+cmd_flush(struct opts *o)
+{
+	struct kn_nl *nl;
+	struct kn_err err;
+	int rc = EXIT_OK;
+
+	nl = kn_nl_open(&err);
+	if (!nl) {
+		log_err("%s", err.msg);
+		return EXIT_FAIL;
+	}
+	if (kn_nl_flush(nl, o->table ? o->table : KN_TABLE_NAME, &err) < 0) {
+		log_err("%s", err.msg);
+		rc = EXIT_FAIL;
+	}
+	kn_nl_close(nl);
+	return rc;
+}
+
+static int
+parse_opts(int argc, char **argv, const char *optstring, struct opts *o)
+{
+	static const struct option longopts[] = {
+		{"node", required_argument, NULL, 'n'},
+		{"all-nodes", no_argument, NULL, 'A'},
+		{"table", required_argument, NULL, 't'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			o->node = optarg;
+			break;
+		case 'A':
+			o->all_nodes = true;
+			break;
+		case 't':
+			o->table = optarg;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(EXIT_OK);
+		case 'V':
+			printf("kube-nftctl %s\n", PACKAGE_VERSION);
+			exit(EXIT_OK);
+		default:
+			fprintf(stderr, "Try 'kube-nftctl --help' for more information.\n");
+			exit(EXIT_USAGE);
+		}
+	}
+	return optind;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o;
+	const char *cmd;
+	char **files;
+	int nfiles, sub_argc;
+	char **sub_argv;
+
+	memset(&o, 0, sizeof(o));
+	/* Options may come before the command ("+" stops there) and after
+	 * it, mixed with the file names. */
+	parse_opts(argc, argv, "+n:At:vhV", &o);
+	if (optind >= argc)
+		usage_error("missing command");
+	cmd = argv[optind];
+	sub_argc = argc - optind;
+	sub_argv = argv + optind;
+	optind = 0; /* glibc: a full reset of getopt's state */
+	parse_opts(sub_argc, sub_argv, "n:At:vhV", &o);
+	files = sub_argv + optind;
+	nfiles = sub_argc - optind;
+
+	log_init("kube-nftctl", o.verbose);
+	if (o.table && (strlen(o.table) == 0 || strlen(o.table) > KN_NAME_MAX))
+		usage_error("invalid table name '%s'", o.table);
+	if (o.node && o.all_nodes)
+		usage_error("--node and --all-nodes exclude each other");
+	if (!o.node && !o.all_nodes && (o.node = default_node(&o)) == NULL)
+		usage_error("cannot determine the host name; use --node");
+
+	if (strcmp(cmd, "compile") == 0 || strcmp(cmd, "apply") == 0) {
+		if (nfiles == 0)
+			usage_error("%s: at least one FILE (or -) is required", cmd);
+		return cmd[0] == 'c' ? cmd_compile(&o, files, nfiles) : cmd_apply(&o, files, nfiles);
+	}
+	if (strcmp(cmd, "flush") == 0) {
+		if (nfiles)
+			usage_error("flush takes no FILE");
+		return cmd_flush(&o);
+	}
+	if (strcmp(cmd, "version") == 0) {
+		printf("kube-nftctl %s\n", PACKAGE_VERSION);
+		return EXIT_OK;
+	}
+	if (strcmp(cmd, "help") == 0) {
+		fputs(usage_text, stdout);
+		return EXIT_OK;
+	}
+	usage_error("unknown command '%s'", cmd);
+}
