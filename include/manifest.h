@@ -30,11 +30,12 @@ int kn_manifest_read_buf(const char *buf, size_t len, const char *name, kn_manif
 			 void *ctx, struct kn_err *err);
 
 /* Parses all YAML documents in buf into a JSON array of documents (empty
- * documents are skipped).  Plain scalars follow the YAML 1.1 core rules
- * that sigs.k8s.io/yaml applies: null/~/empty -> null, true/false (and
- * yes/no/on/off in any common case) -> boolean, integers -> integer,
- * floats -> real; quoted and block scalars are always strings.  Aliases
- * are expanded; merge keys (<<) are applied.  Returns NULL with err set. */
+ * documents are skipped).  Plain scalars follow the YAML 1.2 core schema:
+ * null/~/empty -> null, true/false -> boolean, decimal and 0x integers ->
+ * integer, floats -> real, anything else (yes, on, y, 1.2.3) -> string;
+ * quoted and block scalars are always strings.  Aliases are expanded
+ * (bounded); merge keys (<<) are applied; the last of duplicate keys
+ * wins.  Returns NULL with err set. */
 json_t *kn_yaml_parse(const char *buf, size_t len, const char *name, struct kn_err *err);
 
 #endif

@@ -1,1 +1,740 @@
-int main(void){return 0;}
+/* kube-nftd: the per-node NetworkPolicy enforcer.
+ *
+ * One thread, one epoll loop.  Sources change the store; a change arms a
+ * short debounce timer (bounded by a maximum delay, so a steady stream
+ * of events cannot postpone enforcement forever); when it fires the
+ * store is compiled and committed in one transaction.  A failed commit
+ * leaves the kernel's previous ruleset in place and is retried with
+ * exponential backoff as a full resync.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "dirsrc.h"
+#include "evloop.h"
+#include "log.h"
+#include "netpol.h"
+#include "nft_netlink.h"
+#include "store.h"
+#include "util.h"
+
+#ifndef KN_SYSCONFDIR
+#define KN_SYSCONFDIR "/etc"
+#endif
+#ifndef KN_RUNSTATEDIR
+#define KN_RUNSTATEDIR "/run"
+#endif
+
+#define DEFAULT_CONFIG	 KN_SYSCONFDIR "/kube-nftd/kube-nftd.conf"
+#define DEFAULT_SOURCE	 "dir:" KN_SYSCONFDIR "/kube-nftd/manifests"
+#define DEFAULT_CONTROL	 KN_RUNSTATEDIR "/kube-nftd/control"
+#define DEFAULT_DEBOUNCE 10
+#define DEFAULT_MAXDELAY 100
+/* Retry backoff after a failed commit: from 1 s doubling to 30 s. */
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 30000
+
+static const char usage_text[] =
+	"Usage: kube-nftd [OPTIONS]\n"
+	"\n"
+	"Enforce Kubernetes NetworkPolicies on this node with nftables.\n"
+	"\n"
+	"Options (also settable in the configuration file, without the dashes):\n"
+	"  -c, --config FILE         configuration file (default " DEFAULT_CONFIG ")\n"
+	"  -n, --node NAME           this node's name (default: the host name)\n"
+	"  -s, --source SOURCE       where objects come from: dir:PATH\n"
+	"                            (default " DEFAULT_SOURCE ")\n"
+	"  -t, --table NAME          name of the inet table (default kube-nftd)\n"
+	"      --debounce-ms N       wait N ms for more events before committing (default 10)\n"
+	"      --max-delay-ms N      commit at most N ms after the first pending event\n"
+	"                            (default 100)\n"
+	"      --control-socket PATH status socket (default " DEFAULT_CONTROL ")\n"
+	"      --metrics-file PATH   write Prometheus metrics to PATH after each commit\n"
+	"      --cleanup-on-exit     remove the table when exiting (default: keep it)\n"
+	"  -v, --verbose             debug messages\n"
+	"  -h, --help                show this help\n"
+	"  -V, --version             show the version\n"
+	"\n"
+	"Signals: SIGHUP reloads the configuration and resyncs; SIGTERM and SIGINT exit,\n"
+	"leaving the ruleset in place.\n";
+
+struct config {
+	char *node;
+	char *source;
+	char *table;
+	char *control;
+	char *metrics;
+	long debounce_ms;
+	long max_delay_ms;
+	bool cleanup;
+	int verbose;
+};
+
+struct daemon {
+	struct config cfg;
+	const char *config_path;
+	struct config cli; /* what the command line set; wins over the file */
+	struct kn_loop *loop;
+	struct kn_store *store;
+	struct kn_dirsrc *dir;
+	struct kn_nl *nl;
+	struct kn_timer *debounce, *retry, *watchdog;
+	int sigfd, ctlfd;
+	uint64_t first_pending_ms; /* 0: nothing pending */
+	uint64_t backoff_ms;
+	bool synced, full_resync;
+	struct kn_daemon_stats st;
+	uint64_t watchdog_usec;
+};
+
+static void
+config_free(struct config *c)
+{
+	free(c->node);
+	free(c->source);
+	free(c->table);
+	free(c->control);
+	free(c->metrics);
+	memset(c, 0, sizeof(*c));
+}
+
+static void
+set_str(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+}
+
+/* Parses a non-negative integer option; -EINVAL when it is not one. */
+static int
+parse_ms(const char *v, long *ret)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (errno || end == v || *end || n < 0 || n > 60000)
+		return -EINVAL;
+	*ret = n;
+	return 0;
+}
+
+/* Applies "name = value" to c.  Used by the config file and (through
+ * the long option names) the command line, so both share names. */
+static int
+config_set(struct config *c, const char *name, const char *value, char *err, size_t errlen)
+{
+	if (strcmp(name, "node") == 0)
+		set_str(&c->node, value);
+	else if (strcmp(name, "source") == 0)
+		set_str(&c->source, value);
+	else if (strcmp(name, "table") == 0)
+		set_str(&c->table, value);
+	else if (strcmp(name, "control-socket") == 0)
+		set_str(&c->control, value);
+	else if (strcmp(name, "metrics-file") == 0)
+		set_str(&c->metrics, value);
+	else if (strcmp(name, "debounce-ms") == 0 || strcmp(name, "max-delay-ms") == 0) {
+		long *dst = name[0] == 'd' ? &c->debounce_ms : &c->max_delay_ms;
+
+		if (parse_ms(value, dst) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not a number of milliseconds (0-60000)",
+				 name, value);
+			return -EINVAL;
+		}
+	} else if (strcmp(name, "cleanup-on-exit") == 0) {
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0)
+			c->cleanup = true;
+		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0)
+			c->cleanup = false;
+		else {
+			snprintf(err, errlen, "%s: '%s' is not yes or no", name, value);
+			return -EINVAL;
+		}
+	} else if (strcmp(name, "verbose") == 0) {
+		c->verbose = strcmp(value, "yes") == 0 || strcmp(value, "true") == 0;
+	} else {
+		snprintf(err, errlen, "unknown setting '%s'", name);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/* Reads the config file into c.  A missing file is fine when it is the
+ * default one.  Returns 0 or -errno (logged). */
+static int
+config_load(const char *path, bool must_exist, struct config *c)
+{
+	FILE *f = fopen(path, "r");
+	char line[4096], err[256];
+	int lineno = 0, r = 0;
+
+	if (!f) {
+		if (errno == ENOENT && !must_exist)
+			return 0;
+		log_err("%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *s = trim(line), *eq;
+
+		lineno++;
+		if (*s == '\0' || *s == '#')
+			continue;
+		eq = strchr(s, '=');
+		if (!eq) {
+			log_err("%s:%d: expected 'name = value'", path, lineno);
+			r = -EINVAL;
+			break;
+		}
+		*eq = '\0';
+		if (config_set(c, trim(s), trim(eq + 1), err, sizeof(err)) < 0) {
+			log_err("%s:%d: %s", path, lineno, err);
+			r = -EINVAL;
+			break;
+		}
+	}
+	fclose(f);
+	return r;
+}
+
+/* The command line wins over the file, which wins over the default. */
+static void
+pick(char **dst, const char *cli, const char *def)
+{
+	if (cli)
+		set_str(dst, cli);
+	else if (!*dst && def)
+		*dst = xstrdup(def);
+}
+
+/* Merges defaults, the file and the command line (which wins). */
+static int
+config_build(struct daemon *d, struct config *out)
+{
+	char host[HOST_NAME_MAX + 1];
+
+	memset(out, 0, sizeof(*out));
+	out->debounce_ms = -1;
+	out->max_delay_ms = -1;
+	if (config_load(d->config_path ? d->config_path : DEFAULT_CONFIG, d->config_path != NULL,
+			out) < 0) {
+		config_free(out);
+		return -EINVAL;
+	}
+	if (gethostname(host, sizeof(host) - 1) < 0)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	pick(&out->node, d->cli.node, host[0] ? host : NULL);
+	pick(&out->source, d->cli.source, DEFAULT_SOURCE);
+	pick(&out->table, d->cli.table, KN_TABLE_NAME);
+	pick(&out->control, d->cli.control, DEFAULT_CONTROL);
+	pick(&out->metrics, d->cli.metrics, NULL);
+	if (d->cli.debounce_ms >= 0)
+		out->debounce_ms = d->cli.debounce_ms;
+	if (out->debounce_ms < 0)
+		out->debounce_ms = DEFAULT_DEBOUNCE;
+	if (d->cli.max_delay_ms >= 0)
+		out->max_delay_ms = d->cli.max_delay_ms;
+	if (out->max_delay_ms < 0)
+		out->max_delay_ms = DEFAULT_MAXDELAY;
+	if (out->max_delay_ms < out->debounce_ms)
+		out->max_delay_ms = out->debounce_ms;
+	out->cleanup = out->cleanup || d->cli.cleanup;
+	out->verbose = out->verbose || d->cli.verbose;
+	if (!out->node) {
+		log_err("cannot determine the host name; set node");
+		config_free(out);
+		return -EINVAL;
+	}
+	if (strncmp(out->source, "dir:", 4) != 0) {
+		log_err("source '%s': only dir:PATH is supported", out->source);
+		config_free(out);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ commit */
+
+static void
+update_status(struct daemon *d)
+{
+	char status[256];
+
+	if (!d->synced)
+		snprintf(status, sizeof(status), "STATUS=waiting for the first sync%s",
+			 d->st.last_error[0] ? " (last commit failed)" : "");
+	else
+		snprintf(status, sizeof(status),
+			 "STATUS=enforcing %zu pods, %zu policies; %llu commits, last %.1f ms",
+			 d->st.local_pods, d->st.policies, (unsigned long long)d->st.commits,
+			 d->st.last_commit_ms);
+	kn_notify(status);
+}
+
+static void commit_now(struct daemon *d);
+
+static void
+debounce_fired(void *arg)
+{
+	commit_now(arg);
+}
+
+static void
+retry_fired(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->full_resync = true;
+	commit_now(d);
+}
+
+/* A change in the store: commit after the debounce, but never later
+ * than max_delay after the first pending change. */
+static void
+schedule(struct daemon *d)
+{
+	uint64_t now = kn_now_ms(), wait = (uint64_t)d->cfg.debounce_ms;
+
+	if (kn_timer_armed(d->retry))
+		return; /* the retry will commit the latest state */
+	if (!d->first_pending_ms)
+		d->first_pending_ms = now;
+	if (now + wait > d->first_pending_ms + (uint64_t)d->cfg.max_delay_ms)
+		wait = d->first_pending_ms + (uint64_t)d->cfg.max_delay_ms > now
+			       ? d->first_pending_ms + (uint64_t)d->cfg.max_delay_ms - now
+			       : 0;
+	kn_timer_arm(d->debounce, wait);
+}
+
+static void
+commit_now(struct daemon *d)
+{
+	struct kn_compile_opts copts = {.node = d->cfg.node, .table = d->cfg.table};
+	struct kn_compile_stats cst;
+	struct kn_nl_stats nst;
+	struct kn_program *p;
+	struct kn_err err;
+	uint64_t t0 = kn_now_ms();
+	double ms;
+	int r;
+
+	kn_timer_disarm(d->debounce);
+	d->first_pending_ms = 0;
+	p = kn_compile(d->store, &copts, &cst);
+	r = kn_nl_apply(d->nl, p, &err);
+	ms = (double)(kn_now_ms() - t0);
+	kn_program_free(p);
+	if (r < 0) {
+		d->st.failures++;
+		snprintf(d->st.last_error, sizeof(d->st.last_error), "%s", err.msg);
+		d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : BACKOFF_MIN_MS;
+		if (d->backoff_ms > BACKOFF_MAX_MS)
+			d->backoff_ms = BACKOFF_MAX_MS;
+		log_err("commit failed: %s; the previous ruleset stays in place, retrying in %llu "
+			"ms",
+			err.msg, (unsigned long long)d->backoff_ms);
+		kn_timer_arm(d->retry, d->backoff_ms);
+		update_status(d);
+		kn_daemon_write_metrics(d->cfg.metrics, &d->st);
+		return;
+	}
+	kn_nl_get_stats(d->nl, &nst);
+	d->backoff_ms = 0;
+	d->full_resync = false;
+	d->st.commits++;
+	d->st.last_commit_ms = ms;
+	d->st.last_commit_time = time(NULL);
+	d->st.last_error[0] = '\0';
+	d->st.local_pods = cst.local_pods;
+	d->st.policies = cst.policies;
+	d->st.elements = cst.elements;
+	d->st.rules = cst.rules;
+	d->st.last_batch_messages = nst.messages;
+	d->st.last_batch_bytes = nst.bytes;
+	kn_daemon_observe_commit(&d->st, ms);
+	log_info("committed table inet %s: %zu local pods, %zu policies, %zu elements, "
+		 "%zu messages, %.1f ms",
+		 d->cfg.table, cst.local_pods, cst.policies, cst.elements, nst.messages, ms);
+	if (!d->synced) {
+		d->synced = true;
+		kn_notify("READY=1");
+	}
+	update_status(d);
+	kn_daemon_write_metrics(d->cfg.metrics, &d->st);
+}
+
+/* ------------------------------------------------------------ sources */
+
+static void
+dir_report(void *arg, int level, const char *msg)
+{
+	(void)arg;
+	log_msg((enum log_level)level, "%s", msg);
+}
+
+static void
+dir_event(void *arg, int fd, uint32_t events)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)events;
+	if (kn_dirsrc_dispatch(d->dir) > 0)
+		schedule(d);
+}
+
+static void
+count_objects(struct daemon *d)
+{
+	struct kn_namespace *const *n;
+	struct kn_pod *const *p;
+	struct kn_netpol *const *np;
+
+	d->st.objects[KN_KIND_NAMESPACE] = kn_store_namespaces(d->store, &n);
+	d->st.objects[KN_KIND_POD] = kn_store_pods(d->store, &p);
+	d->st.objects[KN_KIND_NETPOL] = kn_store_netpols(d->store, &np);
+}
+
+static int
+open_source(struct daemon *d)
+{
+	const char *path = d->cfg.source + 4;
+	int r;
+
+	r = kn_dirsrc_open(path, d->store, dir_report, d, &d->dir);
+	if (r < 0) {
+		log_err("source %s: %s", d->cfg.source, strerror(-r));
+		return r;
+	}
+	r = kn_loop_add_fd(d->loop, kn_dirsrc_fd(d->dir), EPOLLIN, "inotify", dir_event, d);
+	if (r < 0) {
+		log_err("epoll: %s", strerror(-r));
+		return r;
+	}
+	kn_dirsrc_rescan(d->dir);
+	return 0;
+}
+
+/* ------------------------------------------------------------ signals */
+
+static void
+reload(struct daemon *d)
+{
+	struct config c;
+
+	log_notice("SIGHUP: reloading the configuration and resyncing");
+	kn_notify("RELOADING=1");
+	if (config_build(d, &c) < 0) {
+		log_err("configuration not reloaded; keeping the current one");
+	} else {
+		if (strcmp(c.source, d->cfg.source) != 0)
+			log_warn("source changes need a restart; keeping %s", d->cfg.source);
+		set_str(&c.source, d->cfg.source);
+		config_free(&d->cfg);
+		d->cfg = c;
+		log_init("kube-nftd", d->cfg.verbose);
+	}
+	kn_dirsrc_rescan(d->dir);
+	d->full_resync = true;
+	commit_now(d);
+	kn_notify("READY=1");
+}
+
+static void
+signal_event(void *arg, int fd, uint32_t events)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			reload(d);
+			break;
+		case SIGTERM:
+		case SIGINT:
+			log_notice("%s: exiting", si.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+			kn_notify("STOPPING=1");
+			kn_loop_stop(d->loop);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+static void
+watchdog_fired(void *arg)
+{
+	struct daemon *d = arg;
+
+	kn_notify("WATCHDOG=1");
+	kn_timer_arm(d->watchdog, d->watchdog_usec / 2000);
+}
+
+/* ------------------------------------------------------------ control */
+
+static void
+control_event(void *arg, int fd, uint32_t events)
+{
+	struct daemon *d = arg;
+	struct strbuf sb;
+	int c;
+
+	(void)events;
+	c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (c < 0)
+		return;
+	count_objects(d);
+	strbuf_init(&sb, 64 * 1024);
+	{
+		struct kn_dirsrc_stats ds;
+
+		kn_dirsrc_get_stats(d->dir, &ds);
+		d->st.source_files = ds.files;
+		d->st.source_failed_files = ds.failed_files;
+		d->st.invalid_objects = ds.invalid;
+	}
+	kn_daemon_format_status(&d->st, d->cfg.node, d->cfg.source, d->cfg.table, d->synced, &sb);
+	/* The status is small; a client that does not read it in one go
+	 * loses the rest rather than stalling the loop. */
+	if (write(c, sb.buf, sb.len) < 0)
+		log_debug("control: %s", strerror(errno));
+	close(c);
+	strbuf_free(&sb);
+}
+
+static int
+open_control(struct daemon *d)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char dir[sizeof(sa.sun_path)];
+	char *slash;
+	mode_t old;
+	int fd;
+
+	if (strlen(d->cfg.control) >= sizeof(sa.sun_path)) {
+		log_err("control socket path too long: %s", d->cfg.control);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, d->cfg.control);
+	strcpy(dir, d->cfg.control);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+			log_err("%s: %s", dir, strerror(errno));
+			return -errno;
+		}
+	}
+	unlink(sa.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	/* Root only: the status names every pod and policy. */
+	old = umask(0077);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		int r = -errno;
+
+		umask(old);
+		log_err("control socket %s: %s", d->cfg.control, strerror(-r));
+		close(fd);
+		return r;
+	}
+	umask(old);
+	d->ctlfd = fd;
+	return kn_loop_add_fd(d->loop, fd, EPOLLIN, "control", control_event, d);
+}
+
+/* ------------------------------------------------------------ main */
+
+static void
+parse_args(struct daemon *d, int argc, char **argv)
+{
+	enum { OPT_DEBOUNCE = 256, OPT_MAXDELAY, OPT_CONTROL, OPT_METRICS, OPT_CLEANUP };
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"node", required_argument, NULL, 'n'},
+		{"source", required_argument, NULL, 's'},
+		{"table", required_argument, NULL, 't'},
+		{"debounce-ms", required_argument, NULL, OPT_DEBOUNCE},
+		{"max-delay-ms", required_argument, NULL, OPT_MAXDELAY},
+		{"control-socket", required_argument, NULL, OPT_CONTROL},
+		{"metrics-file", required_argument, NULL, OPT_METRICS},
+		{"cleanup-on-exit", no_argument, NULL, OPT_CLEANUP},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	char err[256];
+	int c;
+
+	d->cli.debounce_ms = d->cli.max_delay_ms = -1;
+	while ((c = getopt_long(argc, argv, "c:n:s:t:vhV", longopts, NULL)) != -1) {
+		const char *name = NULL;
+
+		switch (c) {
+		case 'c':
+			d->config_path = optarg;
+			continue;
+		case 'n':
+			name = "node";
+			break;
+		case 's':
+			name = "source";
+			break;
+		case 't':
+			name = "table";
+			break;
+		case OPT_DEBOUNCE:
+			name = "debounce-ms";
+			break;
+		case OPT_MAXDELAY:
+			name = "max-delay-ms";
+			break;
+		case OPT_CONTROL:
+			name = "control-socket";
+			break;
+		case OPT_METRICS:
+			name = "metrics-file";
+			break;
+		case OPT_CLEANUP:
+			d->cli.cleanup = true;
+			continue;
+		case 'v':
+			d->cli.verbose = 1;
+			continue;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf("kube-nftd %s\n", PACKAGE_VERSION);
+			exit(0);
+		default:
+			fprintf(stderr, "Try 'kube-nftd --help' for more information.\n");
+			exit(2);
+		}
+		if (config_set(&d->cli, name, optarg, err, sizeof(err)) < 0) {
+			fprintf(stderr, "kube-nftd: %s\n", err);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "kube-nftd: unexpected argument '%s'\n", argv[optind]);
+		exit(2);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct daemon d;
+	struct kn_err err;
+	sigset_t mask;
+	const char *wd;
+	int rc = 1;
+
+	memset(&d, 0, sizeof(d));
+	d.sigfd = d.ctlfd = -1;
+	parse_args(&d, argc, argv);
+	log_init("kube-nftd", d.cli.verbose);
+	if (config_build(&d, &d.cfg) < 0)
+		return 1;
+	log_init("kube-nftd", d.cfg.verbose);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	d.loop = kn_loop_new();
+	d.store = kn_store_new();
+	if (!d.loop)
+		fatal("epoll: %s", strerror(errno));
+	d.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d.sigfd < 0 || kn_loop_add_fd(d.loop, d.sigfd, EPOLLIN, "signals", signal_event, &d))
+		fatal("signalfd: %s", strerror(errno));
+	d.debounce = kn_timer_new(d.loop, "debounce", debounce_fired, &d);
+	d.retry = kn_timer_new(d.loop, "retry", retry_fired, &d);
+	d.watchdog = kn_timer_new(d.loop, "watchdog", watchdog_fired, &d);
+	if (!d.debounce || !d.retry || !d.watchdog)
+		fatal("timerfd: %s", strerror(errno));
+	d.nl = kn_nl_open(&err);
+	if (!d.nl)
+		fatal("%s", err.msg);
+	if (open_control(&d) < 0)
+		fatal("cannot open the control socket %s", d.cfg.control);
+	if (open_source(&d) < 0)
+		goto out;
+	wd = getenv("WATCHDOG_USEC");
+	if (wd && (d.watchdog_usec = strtoull(wd, NULL, 10)) > 0)
+		kn_timer_arm(d.watchdog, d.watchdog_usec / 2000);
+	log_info("kube-nftd %s starting: node %s, source %s, table inet %s", PACKAGE_VERSION,
+		 d.cfg.node, d.cfg.source, d.cfg.table);
+	d.full_resync = true;
+	commit_now(&d);
+	if (kn_loop_run(d.loop) < 0)
+		log_err("epoll: %s", strerror(errno));
+	if (d.cfg.cleanup) {
+		if (kn_nl_flush(d.nl, d.cfg.table, &err) < 0)
+			log_err("cleanup: %s", err.msg);
+		else
+			log_info("removed table inet %s", d.cfg.table);
+	} else {
+		log_info("leaving table inet %s in place", d.cfg.table);
+	}
+	rc = 0;
+out:
+	if (d.ctlfd >= 0) {
+		close(d.ctlfd);
+		unlink(d.cfg.control);
+	}
+	kn_dirsrc_close(d.dir);
+	kn_timer_free(d.debounce);
+	kn_timer_free(d.retry);
+	kn_timer_free(d.watchdog);
+	kn_nl_close(d.nl);
+	kn_store_free(d.store);
+	if (d.sigfd >= 0)
+		close(d.sigfd);
+	kn_loop_free(d.loop);
+	config_free(&d.cfg);
+	config_free(&d.cli);
+	return rc;
+}

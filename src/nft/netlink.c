@@ -1,2 +1,1969 @@
-/* placeholder: module not written yet */
+/* The netlink backend: renders a kn_program into one nfnetlink batch
+ * with libnftnl and sends it over a NETLINK_NETFILTER socket (libmnl).
+ *
+ * The batch replaces table inet NAME as a whole:
+ *
+ *	BATCH_BEGIN
+ *	NEWTABLE NAME		create it when missing, so that the delete
+ *	DELTABLE NAME		below never fails with ENOENT
+ *	NEWTABLE NAME
+ *	NEWCHAIN ...		every chain, base chains with their hooks
+ *	NEWSET ...		every set and verdict map
+ *	NEWSETELEM ...		elements (after the chains that maps jump to)
+ *	NEWRULE ...		every rule
+ *	BATCH_END
+ *
+ * The kernel checks every message and commits all of them or none at
+ * BATCH_END, so packets see either the old ruleset or the new one.
+ *
+ * The bytecode is the one nft 1.0.6 generates for the syntax that the
+ * text backend (nft_text.h) writes for the same program, down to the set
+ * user data that nft reads back to print types and ranges, so that
+ * `nft list table inet NAME` reads the same whichever backend loaded it.
+ * The netns tests (tests/netns/apply_test.sh) hold the two paths equal.
+ *
+ * Every message asks for an acknowledgement and is recorded (which set,
+ * chain or rule it carries), so that a kernel error can be reported as a
+ * sentence naming the object, with what the kernel's extended ack points
+ * at ("rule 2 of chain pod-a (np/x): No such file or directory (at
+ * expression immediate, "pod-b")").  All acks are queued before sendmsg()
+ * returns; we read until END's ack or an empty socket.  ENOBUFS while
+ * reading means lost acks: the outcome is unknown and the caller must
+ * resync.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+
+#include "nft_netlink.h"
+#include "util.h"
+
+/* Older uapi headers lack these; the values are fixed kernel ABI. */
+#ifndef NLM_F_CAPPED
+#define NLM_F_CAPPED 0x100
+#endif
+#ifndef NLM_F_ACK_TLVS
+#define NLM_F_ACK_TLVS 0x200
+#endif
+
+/* nft's datatype ids (nftables include/datatype.h).  nft stores them in
+ * NFTA_SET_KEY_TYPE, a concatenation as the ids shifted by TYPE_BITS
+ * each, first field highest, and reads them back to print elements. */
+#define NFT_TYPE_IPADDR	      7
+#define NFT_TYPE_IP6ADDR      8
+#define NFT_TYPE_INET_PROTO   12
+#define NFT_TYPE_INET_SERVICE 13
+#define NFT_TYPE_BITS	      6
+
+/* nft's enum byteorder and its expression type of a concatenation
+ * (enum expr_types EXPR_CONCAT), as nft writes them into set user data. */
+#define NFT_BYTEORDER_INVALID	 0
+#define NFT_BYTEORDER_BIG_ENDIAN 2
+#define NFT_EXPR_CONCAT		 13
+
+/* Batch pages: messages are written into pages of KN_NL_PAGE bytes; a
+ * message may run KN_NL_PAGE_OVERRUN past the end of a page before it is
+ * moved to the next one, so that must exceed the largest message: element
+ * lists are split when their attribute reaches 64 KiB (the nlattr length
+ * is 16 bits), and a rule has at most a few hundred bytes. */
+#define KN_NL_PAGE	   (128 * 1024)
+#define KN_NL_PAGE_OVERRUN (128 * 1024)
+
+/* The kernel takes a batch as one datagram, so the whole batch must fit
+ * in the socket's send buffer, and a large cluster makes tens of MiB.
+ * 256 MiB is far above any real program and well below what
+ * SO_SNDBUFFORCE accepts (INT_MAX / 2). */
+#define KN_NL_BATCH_MAX (256u * 1024 * 1024)
+
+/* Buffers set at open time; grown per batch when needed. */
+#define KN_NL_BUF_DEFAULT (4 * 1024 * 1024)
+
+/* Every message asks for an ack, and each ack is an skb of its own,
+ * queued on our socket before sendmsg() returns: a 36-byte capped ack
+ * takes 768 to 896 bytes of receive buffer (skb truesize, measured on
+ * 6.18), and an overflowing queue drops acks (ENOBUFS).  We count 1 KiB
+ * per ack; the kernel doubles what we ask for. */
+#define KN_NL_ACK_COST 1024
+
+/* Receive buffer for one ack: capped acks (NETLINK_CAP_ACK) are small,
+ * extended ack messages are at most a few hundred bytes. */
+#define KN_NL_RECV_BUF 8192
+
+/* Test hook, see batch_test_corrupt(). */
+#define KN_NL_TEST_ENV	      "KN_TEST_FAIL_AT"
+#define KN_NL_TEST_TABLE_MARK '~'
+
+struct kn_nl {
+	struct mnl_socket *sock;
+	uint32_t portid;
+	uint32_t seq;
+	int sndbuf, rcvbuf; /* what we last asked for */
+	struct kn_nl_stats stats;
+};
+
+/* What a message of the batch carries, to name it in errors. */
+enum msg_kind {
+	MSG_BEGIN,
+	MSG_END,
+	MSG_TABLE,
+	MSG_DELTABLE,
+	MSG_CHAIN,
+	MSG_SET,
+	MSG_ELEMS,
+	MSG_RULE,
+};
+
+struct msg_rec {
+	enum msg_kind kind;
+	const void *obj; /* kn_chain (MSG_CHAIN, MSG_RULE) or kn_set */
+	size_t idx;	 /* MSG_RULE: index of the rule in the chain */
+};
+
+/* A set of the program as rules refer to it: name, IR and the batch-local
+ * set id that nft also passes along with the name. */
+struct set_ref {
+	const char *name;
+	const struct kn_set *set;
+	uint32_t id;
+};
+
+struct batch {
+	const char *table;
+	struct nftnl_batch *nb;
+	uint32_t seq0; /* sequence number of BATCH_BEGIN */
+	struct msg_rec *msgs;
+	size_t nmsgs, msgs_cap;
+	size_t bytes;
+	struct set_ref *sets; /* sorted by name */
+	size_t nsets;
+	struct kn_err *err;
+};
+
+static int errf(struct kn_err *err, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Fills err->msg and returns ret, for "return errf(...)". */
+static int
+errf(struct kn_err *err, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		va_end(ap);
+	}
+	return ret;
+}
+
+/* ---------------------------------------------------------------- socket */
+
+/* Grows a socket buffer towards want bytes and returns its size as the
+ * kernel reports it (twice what was asked, for its bookkeeping).  With
+ * CAP_NET_ADMIN in the initial user namespace the FORCE variant ignores
+ * net.core.{w,r}mem_max; otherwise (a rootless container, say) the
+ * kernel silently caps the value. */
+static int
+sock_grow_buf(struct kn_nl *nl, bool snd, size_t want)
+{
+	int fd = mnl_socket_get_fd(nl->sock);
+	int *cur = snd ? &nl->sndbuf : &nl->rcvbuf;
+	socklen_t len = sizeof(*cur);
+	int val;
+
+	if (want > INT_MAX / 2)
+		want = INT_MAX / 2;
+	if ((int)want <= *cur)
+		return *cur;
+	val = (int)want;
+	if (setsockopt(fd, SOL_SOCKET, snd ? SO_SNDBUFFORCE : SO_RCVBUFFORCE, &val, sizeof(val)) <
+	    0)
+		(void)setsockopt(fd, SOL_SOCKET, snd ? SO_SNDBUF : SO_RCVBUF, &val, sizeof(val));
+	if (getsockopt(fd, SOL_SOCKET, snd ? SO_SNDBUF : SO_RCVBUF, cur, &len) < 0)
+		*cur = 0;
+	return *cur;
+}
+
+struct kn_nl *
+kn_nl_open(struct kn_err *err)
+{
+	struct kn_nl *nl;
+	int one = 1;
+	int fd;
+
+	nl = xcalloc(1, sizeof(*nl));
+	nl->sock = mnl_socket_open(NETLINK_NETFILTER);
+	if (nl->sock == NULL) {
+		errf(err, -errno, "netlink socket: %s", strerror(errno));
+		goto fail;
+	}
+	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+		errf(err, -errno, "netlink bind: %s", strerror(errno));
+		goto fail;
+	}
+	fd = mnl_socket_get_fd(nl->sock);
+	/* Extended acks carry the kernel's message and the offset of the
+	 * offending attribute; capped acks do not echo the request back,
+	 * which keeps the ack of a 64 KiB element list small. */
+	if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)) < 0) {
+		errf(err, -errno, "netlink socket options: %s", strerror(errno));
+		goto fail;
+	}
+	nl->portid = mnl_socket_get_portid(nl->sock);
+	/* Start where a previous process is unlikely to have left off, as
+	 * nft does; replies are matched by sequence number. */
+	nl->seq = (uint32_t)time(NULL);
+	sock_grow_buf(nl, true, KN_NL_BUF_DEFAULT);
+	sock_grow_buf(nl, false, KN_NL_BUF_DEFAULT);
+	return nl;
+fail:
+	kn_nl_close(nl);
+	return NULL;
+}
+
+void
+kn_nl_close(struct kn_nl *nl)
+{
+	if (nl == NULL)
+		return;
+	if (nl->sock != NULL)
+		mnl_socket_close(nl->sock);
+	free(nl);
+}
+
+void
+kn_nl_get_stats(const struct kn_nl *nl, struct kn_nl_stats *ret)
+{
+	*ret = nl->stats;
+}
+
+/* ---------------------------------------------------------------- batch */
+
+static void
+batch_free(struct batch *b)
+{
+	if (b->nb != NULL)
+		nftnl_batch_free(b->nb);
+	free(b->msgs);
+	free(b->sets);
+}
+
+static uint32_t
+batch_seq(const struct batch *b)
+{
+	return b->seq0 + (uint32_t)b->nmsgs;
+}
+
+/* Starts a message in the batch and records what it carries. */
+static struct nlmsghdr *
+msg_start(struct batch *b, uint16_t type, uint16_t flags, enum msg_kind kind, const void *obj,
+	  size_t idx)
+{
+	struct msg_rec *m;
+	struct nlmsghdr *nlh;
+
+	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->nb), type, NFPROTO_INET,
+				    flags | NLM_F_ACK, batch_seq(b));
+	m = VEC_PUSH(b->msgs, b->nmsgs, b->msgs_cap);
+	m->kind = kind;
+	m->obj = obj;
+	m->idx = idx;
+	return nlh;
+}
+
+/* Closes the message that nlh started. */
+static int
+msg_end(struct batch *b, const struct nlmsghdr *nlh)
+{
+	b->bytes += nlh->nlmsg_len;
+	if (b->bytes > KN_NL_BATCH_MAX)
+		return errf(b->err, -E2BIG, "batch larger than %u bytes", KN_NL_BATCH_MAX);
+	if (nftnl_batch_update(b->nb) < 0)
+		return errf(b->err, -ENOMEM, "batch: out of memory");
+	return 0;
+}
+
+static int
+batch_begin_end(struct batch *b, bool begin)
+{
+	struct nlmsghdr *nlh;
+	struct msg_rec *m;
+
+	if (begin)
+		nlh = nftnl_batch_begin(nftnl_batch_buffer(b->nb), batch_seq(b));
+	else
+		nlh = nftnl_batch_end(nftnl_batch_buffer(b->nb), batch_seq(b));
+	/* Kernels since 6.10 acknowledge BEGIN and END when asked to; older
+	 * ones ignore the flag.  END's ack tells us the batch is done. */
+	nlh->nlmsg_flags |= NLM_F_ACK;
+	m = VEC_PUSH(b->msgs, b->nmsgs, b->msgs_cap);
+	m->kind = begin ? MSG_BEGIN : MSG_END;
+	m->obj = NULL;
+	m->idx = 0;
+	return msg_end(b, nlh);
+}
+
+static void
+rule_describe(const struct kn_chain *c, size_t i, char *buf, size_t len)
+{
+	const struct kn_rule *r = &c->rules[i];
+
+	if (r->comment != NULL)
+		snprintf(buf, len, "rule %zu of chain %s (%s)", i + 1, c->name, r->comment);
+	else
+		snprintf(buf, len, "rule %zu of chain %s", i + 1, c->name);
+}
+
+/* Formats what message seq carried: "set NAME", "rule 3 of chain NAME
+ * (comment)"... */
+static void
+msg_describe(const struct batch *b, uint32_t seq, char *buf, size_t len)
+{
+	const struct msg_rec *m = &b->msgs[seq - b->seq0];
+
+	switch (m->kind) {
+	case MSG_BEGIN:
+		snprintf(buf, len, "batch begin");
+		break;
+	case MSG_END:
+		snprintf(buf, len, "batch end (commit)");
+		break;
+	case MSG_TABLE:
+		snprintf(buf, len, "table inet %s", b->table);
+		break;
+	case MSG_DELTABLE:
+		snprintf(buf, len, "delete table inet %s", b->table);
+		break;
+	case MSG_CHAIN:
+		snprintf(buf, len, "chain %s", ((const struct kn_chain *)m->obj)->name);
+		break;
+	case MSG_SET:
+		snprintf(buf, len, "%s %s", ((const struct kn_set *)m->obj)->vmap ? "map" : "set",
+			 ((const struct kn_set *)m->obj)->name);
+		break;
+	case MSG_ELEMS:
+		snprintf(buf, len, "elements of %s %s",
+			 ((const struct kn_set *)m->obj)->vmap ? "map" : "set",
+			 ((const struct kn_set *)m->obj)->name);
+		break;
+	case MSG_RULE:
+		rule_describe(m->obj, m->idx, buf, len);
+		break;
+	}
+}
+
+/* Calls fn on every message of the built batch, in order, until it
+ * returns true; returns that message or NULL. */
+static struct nlmsghdr *
+batch_walk(struct nftnl_batch *nb, bool (*fn)(struct nlmsghdr *, const void *), const void *arg)
+{
+	struct nlmsghdr *found = NULL;
+	struct iovec *iov;
+	int i, n;
+
+	n = nftnl_batch_iovec_len(nb);
+	iov = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*iov));
+	nftnl_batch_iovec(nb, iov, (uint32_t)n);
+	for (i = 0; i < n && found == NULL; i++) {
+		struct nlmsghdr *nlh = iov[i].iov_base;
+		int rem = (int)iov[i].iov_len;
+
+		for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+			if (fn(nlh, arg)) {
+				found = nlh;
+				break;
+			}
+		}
+	}
+	free(iov);
+	return found;
+}
+
+static bool
+is_seq(struct nlmsghdr *nlh, const void *seq)
+{
+	return nlh->nlmsg_seq == *(const uint32_t *)seq;
+}
+
+/* Finds the message with sequence number seq in the built batch. */
+static struct nlmsghdr *
+batch_find(struct nftnl_batch *nb, uint32_t seq)
+{
+	return batch_walk(nb, is_seq, &seq);
+}
+
+static bool
+clear_ack(struct nlmsghdr *nlh, const void *end_seq)
+{
+	if (nlh->nlmsg_seq != *(const uint32_t *)end_seq)
+		nlh->nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+	return false;
+}
+
+/* Clears NLM_F_ACK on every message but BATCH_END: the kernel then
+ * acknowledges only errors (always) and END (since 6.10), which is what
+ * nft asks for.  Used when the receive buffer cannot hold one ack per
+ * message. */
+static void
+batch_ack_errors_only(struct batch *b)
+{
+	uint32_t end_seq = b->seq0 + (uint32_t)b->nmsgs - 1;
+
+	batch_walk(b->nb, clear_ack, &end_seq);
+}
+
+/* Test hook: KN_TEST_FAIL_AT=N makes the kernel reject message N of the
+ * next batch, so that the netns tests can check that a rejected batch
+ * leaves the previous ruleset in place and that the error names the
+ * object.  N counts the messages after BATCH_BEGIN from 1 (1 is the first
+ * NEWTABLE); a negative N counts back from BATCH_END (-1 is the last
+ * rule).  The message's table name is changed so that it names a table
+ * that does not exist (ENOENT, with the attribute in the extended ack);
+ * a NEWTABLE, which would just create that table, gets a message type the
+ * kernel does not know (EINVAL).  Unset or out of range: no effect. */
+static void
+batch_test_corrupt(struct batch *b)
+{
+	const char *env = getenv(KN_NL_TEST_ENV);
+	struct nlmsghdr *nlh;
+	struct nlattr *attr;
+	long n;
+	char *end;
+
+	if (env == NULL || *env == '\0')
+		return;
+	n = strtol(env, &end, 10);
+	if (*end != '\0' || n == 0)
+		return;
+	if (n < 0)
+		n += (long)b->nmsgs - 1;
+	if (n <= 0 || n >= (long)b->nmsgs - 1)
+		return;
+	nlh = batch_find(b->nb, b->seq0 + (uint32_t)n);
+	if (nlh == NULL)
+		return;
+	if (b->msgs[n].kind == MSG_TABLE) {
+		nlh->nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_MAX;
+		return;
+	}
+	/* The table name is attribute 1 in every message we send
+	 * (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_SET_TABLE,
+	 * NFTA_SET_ELEM_LIST_TABLE, NFTA_RULE_TABLE). */
+	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(attr) == 1 && mnl_attr_get_payload_len(attr) > 1) {
+			*(char *)mnl_attr_get_payload(attr) = KN_NL_TEST_TABLE_MARK;
+			return;
+		}
+	}
+}
+
+/* ---------------------------------------------------------------- keys */
+
+/* Length in bytes of a key, every concatenated field taking a multiple of
+ * 4 bytes (a 32-bit register each). */
+static uint32_t
+key_len(enum kn_key_type key)
+{
+	switch (key) {
+	case KN_KEY_IPV4:
+		return 4;
+	case KN_KEY_IPV6:
+		return 16;
+	case KN_KEY_PROTO_PORT:
+		return 4 + 4;
+	case KN_KEY_IPV4_PROTO_PORT:
+		return 4 + 4 + 4;
+	case KN_KEY_IPV6_PROTO_PORT:
+		return 16 + 4 + 4;
+	}
+	return 0;
+}
+
+static uint32_t
+key_type(enum kn_key_type key)
+{
+	const uint32_t pp = NFT_TYPE_INET_PROTO << NFT_TYPE_BITS | NFT_TYPE_INET_SERVICE;
+
+	switch (key) {
+	case KN_KEY_IPV4:
+		return NFT_TYPE_IPADDR;
+	case KN_KEY_IPV6:
+		return NFT_TYPE_IP6ADDR;
+	case KN_KEY_PROTO_PORT:
+		return pp;
+	case KN_KEY_IPV4_PROTO_PORT:
+		return NFT_TYPE_IPADDR << (2 * NFT_TYPE_BITS) | pp;
+	case KN_KEY_IPV6_PROTO_PORT:
+		return NFT_TYPE_IP6ADDR << (2 * NFT_TYPE_BITS) | pp;
+	}
+	return 0;
+}
+
+static bool
+key_is_concat(enum kn_key_type key)
+{
+	return key != KN_KEY_IPV4 && key != KN_KEY_IPV6;
+}
+
+/* Address family of the key's address field, 0 for none. */
+static int
+key_family(enum kn_key_type key)
+{
+	switch (key) {
+	case KN_KEY_IPV4:
+	case KN_KEY_IPV4_PROTO_PORT:
+		return AF_INET;
+	case KN_KEY_IPV6:
+	case KN_KEY_IPV6_PROTO_PORT:
+		return AF_INET6;
+	case KN_KEY_PROTO_PORT:
+		break;
+	}
+	return 0;
+}
+
+/* Field lengths for NFTA_SET_DESC_CONCAT, in bytes of data (not rounded),
+ * zero-terminated. */
+static void
+key_fields(enum kn_key_type key, uint8_t fields[NFT_REG32_COUNT])
+{
+	size_t n = 0;
+
+	memset(fields, 0, NFT_REG32_COUNT);
+	if (key_family(key) != 0)
+		fields[n++] = (uint8_t)kn_addr_len(key_family(key));
+	fields[n++] = 1; /* inet_proto */
+	fields[n++] = 2; /* inet_service */
+}
+
+/* Writes the key of e (or its end, for the KEY_END of a concatenated
+ * range) into buf: address bytes, then the protocol and the port in
+ * network byte order, each field padded to 4 bytes as nft does.  Only
+ * the port is a range in concatenations (the text backend writes
+ * "ADDR . PROTO . PORT-END"), so the address is the same in both. */
+static uint32_t
+key_encode(enum kn_key_type key, const struct kn_elem *e, bool end, uint8_t *buf)
+{
+	const struct kn_addr *a = &e->addr;
+	uint16_t port = end && e->port_end > e->port ? e->port_end : e->port;
+	uint32_t off = 0;
+	int fam = key_family(key);
+
+	memset(buf, 0, key_len(key));
+	if (fam != 0) {
+		memcpy(buf, a->bytes, (size_t)kn_addr_len(fam));
+		off = (uint32_t)kn_addr_len(fam);
+	}
+	if (key_is_concat(key)) {
+		buf[off] = e->proto;
+		buf[off + 4] = (uint8_t)(port >> 8);
+		buf[off + 5] = (uint8_t)(port & 0xff);
+	}
+	return key_len(key);
+}
+
+static bool
+addr_is_zero(const struct kn_addr *a)
+{
+	int i;
+
+	for (i = 0; i < kn_addr_len(a->family); i++) {
+		if (a->bytes[i] != 0)
+			return false;
+	}
+	return true;
+}
+
+/* *a += 1; returns false when a was the top address (no successor). */
+static bool
+addr_next(struct kn_addr *a)
+{
+	int i;
+
+	for (i = kn_addr_len(a->family) - 1; i >= 0; i--) {
+		if (++a->bytes[i] != 0)
+			return true;
+	}
+	return false;
+}
+
+/* ---------------------------------------------------------------- user data */
+
+/* User data is a list of {u8 type, u8 len, value} records; 256 bytes
+ * holds any of ours (a comment is at most 128 bytes). */
+#define KN_UDATA_MAX 256
+
+static int
+comment_check(const char *comment)
+{
+	return comment != NULL && strlen(comment) >= NFTNL_UDATA_COMMENT_MAXLEN ? -EINVAL : 0;
+}
+
+/* ---------------------------------------------------------------- table, chains */
+
+static int
+put_table(struct batch *b, uint16_t type, enum msg_kind kind)
+{
+	struct nftnl_table *t;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	t = nftnl_table_alloc();
+	if (t == NULL)
+		return errf(b->err, -ENOMEM, "table: out of memory");
+	if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, b->table) < 0) {
+		ret = errf(b->err, -ENOMEM, "table: out of memory");
+		goto out;
+	}
+	/* No NFT_TABLE_F_OWNER: kube-nftctl is short-lived and an owned
+	 * table goes away with its socket. */
+	if (type == NFT_MSG_NEWTABLE)
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
+	nlh = msg_start(b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, kind, NULL, 0);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	ret = msg_end(b, nlh);
+out:
+	nftnl_table_free(t);
+	return ret;
+}
+
+/*	chain NAME {
+ *		comment "..."
+ *		type filter hook forward priority P; policy accept;
+ *	}
+ */
+static int
+put_chain(struct batch *b, const struct kn_chain *c)
+{
+	struct nftnl_udata_buf *ud = NULL;
+	struct nftnl_chain *nc;
+	struct nlmsghdr *nlh;
+	int ret = -ENOMEM;
+
+	if (comment_check(c->comment) < 0)
+		return errf(b->err, -EINVAL, "chain %s: comment too long", c->name);
+	nc = nftnl_chain_alloc();
+	ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
+	if (nc == NULL || ud == NULL)
+		goto out;
+	if (nftnl_chain_set_str(nc, NFTNL_CHAIN_TABLE, b->table) < 0 ||
+	    nftnl_chain_set_str(nc, NFTNL_CHAIN_NAME, c->name) < 0)
+		goto out;
+	if (c->hook != KN_HOOK_NONE) {
+		if (nftnl_chain_set_str(nc, NFTNL_CHAIN_TYPE, "filter") < 0)
+			goto out;
+		nftnl_chain_set_u32(nc, NFTNL_CHAIN_HOOKNUM,
+				    c->hook == KN_HOOK_FORWARD ? NF_INET_FORWARD
+							       : NF_INET_LOCAL_IN);
+		nftnl_chain_set_s32(nc, NFTNL_CHAIN_PRIO, c->prio);
+		nftnl_chain_set_u32(nc, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	}
+	if (c->comment != NULL && !nftnl_udata_put_strz(ud, NFTNL_UDATA_CHAIN_COMMENT, c->comment))
+		goto out;
+	if (nftnl_udata_buf_len(ud) > 0 &&
+	    nftnl_chain_set_data(nc, NFTNL_CHAIN_USERDATA, nftnl_udata_buf_data(ud),
+				 nftnl_udata_buf_len(ud)) < 0)
+		goto out;
+	/* EXCL: two chains of one name in a program are a compiler bug. */
+	nlh = msg_start(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, MSG_CHAIN, c, 0);
+	nftnl_chain_nlmsg_build_payload(nlh, nc);
+	ret = msg_end(b, nlh);
+out:
+	if (ret == -ENOMEM)
+		errf(b->err, ret, "chain %s: out of memory", c->name);
+	nftnl_udata_buf_free(ud);
+	if (nc != NULL)
+		nftnl_chain_free(nc);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- sets */
+
+/* The set's user data as nft 1.0.6 writes it (mnl_nft_set_add): key byte
+ * order, for maps the data byte order, for concatenations a "typeof"
+ * record holding an empty concatenation, for maps whether the data is an
+ * interval, and the comment.  nft reads these back to print the key and
+ * ranges ("10.0.0.0/8" rather than "10.0.0.0-10.255.255.255"). */
+static bool
+set_udata(const struct kn_set *s, struct nftnl_udata_buf *ud)
+{
+	struct nftnl_udata *n1, *n2;
+	bool concat = key_is_concat(s->key);
+
+	if (!nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER,
+				 concat ? NFT_BYTEORDER_INVALID : NFT_BYTEORDER_BIG_ENDIAN))
+		return false;
+	if (s->vmap &&
+	    !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATABYTEORDER, NFT_BYTEORDER_INVALID))
+		return false;
+	if (concat) {
+		n1 = nftnl_udata_nest_start(ud, NFTNL_UDATA_SET_KEY_TYPEOF);
+		if (n1 == NULL ||
+		    !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_EXPR_CONCAT))
+			return false;
+		n2 = nftnl_udata_nest_start(ud, NFTNL_UDATA_SET_TYPEOF_DATA);
+		if (n2 == NULL)
+			return false;
+		nftnl_udata_nest_end(ud, n2);
+		nftnl_udata_nest_end(ud, n1);
+	}
+	if (s->vmap && !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATA_INTERVAL, 0))
+		return false;
+	if (s->comment != NULL && !nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_COMMENT, s->comment))
+		return false;
+	return true;
+}
+
+/*	set NAME {
+ *		type ipv4_addr . inet_proto . inet_service
+ *		flags interval
+ *		comment "..."
+ *	}
+ * or
+ *	map NAME {
+ *		type ipv4_addr : verdict
+ *		comment "..."
+ *	}
+ */
+static int
+put_set(struct batch *b, const struct kn_set *s, uint32_t id)
+{
+	struct nftnl_udata_buf *ud = NULL;
+	uint8_t fields[NFT_REG32_COUNT];
+	struct nftnl_set *ns;
+	struct nlmsghdr *nlh;
+	uint32_t flags = 0;
+	int ret = -ENOMEM;
+
+	if (key_len(s->key) == 0)
+		return errf(b->err, -EINVAL, "set %s: unknown key type %d", s->name, (int)s->key);
+	if (s->vmap && s->interval)
+		return errf(b->err, -EINVAL, "map %s: interval verdict maps are not supported",
+			    s->name);
+	if (comment_check(s->comment) < 0)
+		return errf(b->err, -EINVAL, "set %s: comment too long", s->name);
+	ns = nftnl_set_alloc();
+	ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
+	if (ns == NULL || ud == NULL)
+		goto out;
+	if (nftnl_set_set_str(ns, NFTNL_SET_TABLE, b->table) < 0 ||
+	    nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name) < 0)
+		goto out;
+	if (s->interval)
+		flags |= NFT_SET_INTERVAL;
+	/* Concatenated ranges (the pipapo backend) need the field layout. */
+	if (s->interval && key_is_concat(s->key)) {
+		flags |= NFT_SET_CONCAT;
+		key_fields(s->key, fields);
+		if (nftnl_set_set_data(ns, NFTNL_SET_DESC_CONCAT, fields, sizeof(fields)) < 0)
+			goto out;
+	}
+	if (s->vmap) {
+		flags |= NFT_SET_MAP;
+		nftnl_set_set_u32(ns, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
+		nftnl_set_set_u32(ns, NFTNL_SET_DATA_LEN, 0);
+	}
+	nftnl_set_set_u32(ns, NFTNL_SET_FLAGS, flags);
+	nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, key_type(s->key));
+	nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, key_len(s->key));
+	nftnl_set_set_u32(ns, NFTNL_SET_ID, id);
+	if (!set_udata(s, ud))
+		goto out;
+	if (nftnl_set_set_data(ns, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
+			       nftnl_udata_buf_len(ud)) < 0)
+		goto out;
+	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, MSG_SET, s, 0);
+	nftnl_set_nlmsg_build_payload(nlh, ns);
+	ret = msg_end(b, nlh);
+out:
+	if (ret == -ENOMEM)
+		errf(b->err, ret, "set %s: out of memory", s->name);
+	nftnl_udata_buf_free(ud);
+	if (ns != NULL)
+		nftnl_set_free(ns);
+	return ret;
+}
+
+/* Adds one element to ns.  key_end: the KEY_END of a concatenated range,
+ * or NULL.  flags: NFT_SET_ELEM_INTERVAL_END or 0.  open: the element
+ * starts a range that runs to the top address (nft's half-open flag).
+ * target: for maps, the chain to goto. */
+static int
+elem_add(struct nftnl_set *ns, const uint8_t *key, const uint8_t *key_end, uint32_t len,
+	 uint32_t flags, bool open, const char *comment, const char *target)
+{
+	struct nftnl_udata_buf *ud = NULL;
+	struct nftnl_set_elem *e;
+	int ret = -ENOMEM;
+
+	e = nftnl_set_elem_alloc();
+	if (e == NULL)
+		return -ENOMEM;
+	if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len) < 0)
+		goto out;
+	if (key_end != NULL && nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, key_end, len) < 0)
+		goto out;
+	if (flags != 0)
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags);
+	if (target != NULL) {
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
+		if (nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, target) < 0)
+			goto out;
+	}
+	if (comment != NULL || open) {
+		ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
+		if (ud == NULL)
+			goto out;
+		if (comment != NULL &&
+		    !nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT, comment))
+			goto out;
+		if (open && !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_ELEM_FLAGS,
+						 NFTNL_SET_ELEM_F_INTERVAL_OPEN))
+			goto out;
+		if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(ud),
+				       nftnl_udata_buf_len(ud)) < 0)
+			goto out;
+	}
+	nftnl_set_elem_add(ns, e);
+	e = NULL;
+	ret = 0;
+out:
+	nftnl_udata_buf_free(ud);
+	if (e != NULL)
+		nftnl_set_elem_free(e);
+	return ret;
+}
+
+/* Checks one element against its set. */
+static const char *
+elem_check(const struct kn_set *s, const struct kn_elem *e)
+{
+	int fam = key_family(s->key);
+
+	if (fam != 0 && e->addr.family != fam)
+		return "address family does not match the set";
+	if (fam != 0 && e->addr_end.family != 0 && e->addr_end.family != fam)
+		return "address family does not match the set";
+	if (s->interval && e->addr_end.family != 0 && kn_addr_cmp(&e->addr_end, &e->addr) < 0)
+		return "range ends before it starts";
+	if (s->vmap && e->target == NULL)
+		return "map element without a target chain";
+	if (comment_check(e->comment) < 0)
+		return "comment too long";
+	return NULL;
+}
+
+/* Plain interval sets (the rbtree backend) hold a range [first, last] as
+ * a start element at first and an end element (NFT_SET_ELEM_INTERVAL_END)
+ * at last + 1.  As nft 1.0.6 does:
+ *  - a range that ends at the top address has no end element, and its
+ *    start element carries nft's "open interval" user data flag, which
+ *    nft needs to print it as a prefix ("255.255.255.0/24");
+ *  - when the first range does not start at 0, an end element at 0
+ *    comes first.
+ * Ranges must be sorted and disjoint. */
+static int
+elems_interval(const struct kn_set *s, struct nftnl_set *ns, const char **why)
+{
+	uint8_t key[16];
+	struct kn_addr first, next;
+	uint32_t len = key_len(s->key);
+	size_t i;
+	int ret;
+
+	if (s->nelems > 0 && !addr_is_zero(&s->elems[0].addr)) {
+		memset(key, 0, sizeof(key));
+		ret = elem_add(ns, key, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL, NULL);
+		if (ret < 0)
+			return ret;
+	}
+	for (i = 0; i < s->nelems; i++) {
+		const struct kn_elem *e = &s->elems[i];
+		bool open;
+
+		first = e->addr;
+		next = e->addr_end.family != 0 ? e->addr_end : e->addr;
+		if (i > 0) {
+			const struct kn_elem *p = &s->elems[i - 1];
+			const struct kn_addr *plast =
+				p->addr_end.family != 0 ? &p->addr_end : &p->addr;
+
+			if (kn_addr_cmp(plast, &first) >= 0) {
+				*why = "ranges overlap or are not sorted";
+				return -EINVAL;
+			}
+		}
+		open = !addr_next(&next);
+		ret = elem_add(ns, first.bytes, NULL, len, 0, open, e->comment, NULL);
+		if (ret < 0)
+			return ret;
+		if (open) {
+			if (i + 1 < s->nelems) {
+				*why = "ranges overlap or are not sorted";
+				return -EINVAL;
+			}
+			break;
+		}
+		ret = elem_add(ns, next.bytes, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL,
+			       NULL);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* Every other set: one element per IR element; concatenated interval
+ * sets (pipapo) with KEY and KEY_END, both inclusive. */
+static int
+elems_plain(const struct kn_set *s, struct nftnl_set *ns)
+{
+	uint8_t key[NFT_DATA_VALUE_MAXLEN], key_end[NFT_DATA_VALUE_MAXLEN];
+	size_t i;
+	int ret;
+
+	for (i = 0; i < s->nelems; i++) {
+		const struct kn_elem *e = &s->elems[i];
+		uint32_t len = key_encode(s->key, e, false, key);
+
+		if (s->interval)
+			key_encode(s->key, e, true, key_end);
+		ret = elem_add(ns, key, s->interval ? key_end : NULL, len, 0, false, e->comment,
+			       s->vmap ? e->target : NULL);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/*	elements = { 10.0.0.0/8 comment "...", tcp . 80-90, 10.1.2.3 : goto CHAIN }
+ *
+ * As many NEWSETELEM messages as needed: libnftnl stops filling one when
+ * its element list reaches the 64 KiB that an attribute can hold. */
+static int
+put_elems(struct batch *b, const struct kn_set *s, uint32_t id)
+{
+	struct nftnl_set_elems_iter *it = NULL;
+	const char *why = NULL;
+	struct nftnl_set *ns;
+	struct nlmsghdr *nlh;
+	size_t i;
+	int ret = -ENOMEM;
+
+	if (s->nelems == 0)
+		return 0;
+	for (i = 0; i < s->nelems; i++) {
+		why = elem_check(s, &s->elems[i]);
+		if (why != NULL)
+			return errf(b->err, -EINVAL, "element %zu of set %s: %s", i + 1, s->name,
+				    why);
+	}
+	ns = nftnl_set_alloc();
+	if (ns == NULL)
+		goto out;
+	if (nftnl_set_set_str(ns, NFTNL_SET_TABLE, b->table) < 0 ||
+	    nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name) < 0)
+		goto out;
+	nftnl_set_set_u32(ns, NFTNL_SET_ID, id);
+	if (s->interval && !key_is_concat(s->key))
+		ret = elems_interval(s, ns, &why);
+	else
+		ret = elems_plain(s, ns);
+	if (ret < 0)
+		goto out;
+	it = nftnl_set_elems_iter_create(ns);
+	if (it == NULL) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	/* EXCL: a duplicate element is a compiler bug (kn_set_finalize
+	 * removes them), and the kernel would take it silently. */
+	for (;;) {
+		int more;
+
+		nlh = msg_start(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, MSG_ELEMS, s, 0);
+		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
+		ret = msg_end(b, nlh);
+		if (ret < 0 || more <= 0)
+			break;
+	}
+out:
+	if (ret == -ENOMEM)
+		errf(b->err, ret, "elements of set %s: out of memory", s->name);
+	else if (ret == -EINVAL && why != NULL)
+		errf(b->err, ret, "elements of set %s: %s", s->name, why);
+	if (it != NULL)
+		nftnl_set_elems_iter_destroy(it);
+	if (ns != NULL)
+		nftnl_set_free(ns);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- rules */
+
+/* nft numbers registers in 32-bit words from NFT_REG_1 and names a word
+ * that starts a 16-byte register by that register's number ("reg 1",
+ * "reg 2"), any other by its 32-bit number ("reg 9"), for compatibility
+ * with kernels that only know the 16-byte registers.  We do the same so
+ * that the bytecode is nft's, byte for byte. */
+static uint32_t
+reg32(unsigned int word)
+{
+	if (word % (NFT_REG_SIZE / NFT_REG32_SIZE) == 0)
+		return NFT_REG_1 + word / (NFT_REG_SIZE / NFT_REG32_SIZE);
+	return NFT_REG32_00 + word;
+}
+
+static struct nftnl_expr *
+expr_add(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (e != NULL)
+		nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+/* [ meta load KEY => reg DREG ] */
+static int
+put_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = expr_add(r, "meta");
+
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	return 0;
+}
+
+/* [ cmp OP reg 1 VALUE ] on a one-byte value */
+static int
+put_cmp8(struct nftnl_rule *r, uint32_t op, uint8_t v)
+{
+	struct nftnl_expr *e = expr_add(r, "cmp");
+
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	return nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &v, sizeof(v)) < 0 ? -ENOMEM : 0;
+}
+
+/* [ payload load LEN @ BASE header + OFF => reg DREG ] */
+static int
+put_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e = expr_add(r, "payload");
+
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	return 0;
+}
+
+/* [ lookup reg 1 set NAME ] or, for a verdict map, [ ... dreg 0 ] */
+static int
+put_lookup(struct nftnl_rule *r, const struct set_ref *set, bool vmap)
+{
+	struct nftnl_expr *e = expr_add(r, "lookup");
+
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	if (vmap)
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+	if (nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set->name) < 0)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set->id);
+	return 0;
+}
+
+/* meta nfproto ipv4|ipv6
+ *	[ meta load nfproto => reg 1 ]
+ *	[ cmp eq reg 1 0x02|0x0a ]
+ * nft emits this before anything that loads network header fields in an
+ * inet table (its payload dependency), and removes it again on listing. */
+static int
+put_nfproto(struct nftnl_rule *r, int family)
+{
+	int ret = put_meta(r, NFT_META_NFPROTO, NFT_REG_1);
+
+	if (ret == 0)
+		ret = put_cmp8(r, NFT_CMP_EQ,
+			       family == AF_INET ? (uint8_t)NFPROTO_IPV4 : (uint8_t)NFPROTO_IPV6);
+	return ret;
+}
+
+/* ip saddr / ip daddr / ip6 saddr / ip6 daddr => reg 1..4 from word 0 */
+static int
+put_addr(struct nftnl_rule *r, int family, bool daddr, unsigned int word)
+{
+	uint32_t off, len;
+
+	if (family == AF_INET) {
+		off = daddr ? 16 : 12; /* struct iphdr */
+		len = 4;
+	} else {
+		off = daddr ? 24 : 8; /* struct ipv6hdr */
+		len = 16;
+	}
+	return put_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, len, reg32(word));
+}
+
+/* meta l4proto . th dport, from 32-bit word `word` on.  In a lookup in an
+ * interval set nft converts the protocol to network byte order first, a
+ * conversion of a one-byte value that the kernel runs as a no-op; we emit
+ * it all the same, since it is part of what nft lists back. */
+static int
+put_proto_port(struct nftnl_rule *r, unsigned int word, bool interval)
+{
+	struct nftnl_expr *e;
+	int ret;
+
+	ret = put_meta(r, NFT_META_L4PROTO, reg32(word));
+	if (ret < 0)
+		return ret;
+	if (interval) {
+		/* [ byteorder reg W = hton(reg W, 2, 1) ] */
+		e = expr_add(r, "byteorder");
+		if (e == NULL)
+			return -ENOMEM;
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, reg32(word));
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, reg32(word));
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 1);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+	}
+	/* th dport: bytes 2-3 of the TCP, UDP or SCTP header */
+	return put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg32(word + 1));
+}
+
+/* ct state established,related
+ *	[ ct load state => reg 1 ]
+ *	[ bitwise reg 1 = ( reg 1 & 0x06 ) ^ 0 ]
+ *	[ cmp neq reg 1 0 ]
+ */
+static int
+put_ct_established(struct nftnl_rule *r)
+{
+	uint32_t mask = NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED);
+	uint32_t zero = 0;
+	struct nftnl_expr *e;
+
+	e = expr_add(r, "ct");
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	e = expr_add(r, "bitwise");
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof(mask));
+	if (nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof(mask)) < 0 ||
+	    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof(zero)) < 0)
+		return -ENOMEM;
+	e = expr_add(r, "cmp");
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_NEQ);
+	return nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &zero, sizeof(zero)) < 0 ? -ENOMEM : 0;
+}
+
+/* icmpv6 type 133-137 (router solicitation .. redirect: neighbour
+ * discovery, which must never be dropped)
+ *	[ meta load l4proto => reg 1 ]
+ *	[ cmp eq reg 1 0x3a ]
+ *	[ payload load 1b @ transport header + 0 => reg 1 ]
+ *	[ cmp gte reg 1 0x85 ]
+ *	[ cmp lte reg 1 0x89 ]
+ * after the meta nfproto ipv6 check. */
+static int
+put_icmpv6_nd(struct nftnl_rule *r)
+{
+	int ret;
+
+	if ((ret = put_meta(r, NFT_META_L4PROTO, NFT_REG_1)) < 0 ||
+	    (ret = put_cmp8(r, NFT_CMP_EQ, IPPROTO_ICMPV6)) < 0 ||
+	    (ret = put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1)) < 0 ||
+	    (ret = put_cmp8(r, NFT_CMP_GTE, 133)) < 0)
+		return ret;
+	return put_cmp8(r, NFT_CMP_LTE, 137);
+}
+
+/* accept | drop | return | jump CHAIN | goto CHAIN
+ *	[ immediate reg 0 VERDICT [-> CHAIN] ]
+ */
+static int
+put_verdict(struct nftnl_rule *r, int32_t code, const char *chain)
+{
+	struct nftnl_expr *e = expr_add(r, "immediate");
+
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)code);
+	if (chain != NULL && nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int
+set_ref_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct set_ref *)a)->name, ((const struct set_ref *)b)->name);
+}
+
+static const struct set_ref *
+set_lookup(const struct batch *b, const char *name)
+{
+	struct set_ref key = {.name = name};
+
+	if (name == NULL)
+		return NULL;
+	return bsearch(&key, b->sets, b->nsets, sizeof(*b->sets), set_ref_cmp);
+}
+
+/* Finds the set that match m (or a vmap verdict) refers to and checks
+ * that its key is the one the match loads: the kernel only checks the
+ * key length, so a mix-up of families or keys would match garbage. */
+static const char *
+rule_set_check(const struct batch *b, const char *name, int want_key, bool vmap,
+	       const struct set_ref **ret)
+{
+	const struct set_ref *ref = set_lookup(b, name);
+
+	if (ref == NULL)
+		return "refers to a set that is not in the program";
+	if (ref->set->vmap != vmap)
+		return vmap ? "vmap refers to a set that is not a verdict map"
+			    : "match refers to a verdict map";
+	if ((int)ref->set->key != want_key)
+		return "set key does not fit the match (or the rule's family)";
+	*ret = ref;
+	return NULL;
+}
+
+/* The matches that load a network header field need nft's "meta
+ * nfproto" check first. */
+static bool
+match_needs_family(enum kn_match_type t)
+{
+	return t == KN_MATCH_SADDR_SET || t == KN_MATCH_DADDR_SET ||
+	       t == KN_MATCH_DADDR_PROTO_PORT_SET || t == KN_MATCH_ICMPV6_ND;
+}
+
+static bool
+rule_family_implied(const struct kn_rule *r)
+{
+	size_t i;
+
+	if (r->verdict == KN_VERDICT_VMAP_SADDR || r->verdict == KN_VERDICT_VMAP_DADDR)
+		return true;
+	for (i = 0; i < r->nm; i++) {
+		if (match_needs_family(r->m[i].type))
+			return true;
+	}
+	return false;
+}
+
+/* Emits the rule's one "meta nfproto" check unless done already.  nft
+ * puts it right before the first expression that depends on it (so
+ * "meta l4proto . th dport @s ip saddr @a" checks the family after the
+ * first lookup), or at the start when the text names the family
+ * explicitly because nothing in the rule implies it. */
+static int
+nfproto_once(struct nftnl_rule *nr, int family, bool *done)
+{
+	if (*done)
+		return 0;
+	*done = true;
+	return put_nfproto(nr, family);
+}
+
+/* Renders the bytecode of rule r; *why explains an invalid rule. */
+static int
+rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr, const char **why)
+{
+	const struct set_ref *ref = NULL;
+	bool v4 = r->family == AF_INET;
+	bool checked = false;
+	int32_t code = 0;
+	size_t i;
+	int ret;
+
+	if (r->family != 0 && r->family != AF_INET && r->family != AF_INET6) {
+		*why = "unknown family";
+		return -EINVAL;
+	}
+	if (r->nm > KN_RULE_MAX_MATCH) {
+		*why = "too many matches";
+		return -EINVAL;
+	}
+	if (r->family != 0 && !rule_family_implied(r)) {
+		ret = nfproto_once(nr, r->family, &checked);
+		if (ret < 0)
+			return ret;
+	}
+	for (i = 0; i < r->nm; i++) {
+		const struct kn_match *m = &r->m[i];
+
+		if (m->type == KN_MATCH_ICMPV6_ND) {
+			if (r->family == AF_INET) {
+				*why = "icmpv6 match in an IPv4 rule";
+				return -EINVAL;
+			}
+			ret = nfproto_once(nr, AF_INET6, &checked);
+		} else if (match_needs_family(m->type)) {
+			if (r->family == 0) {
+				*why = "address match in a rule without a family";
+				return -EINVAL;
+			}
+			ret = nfproto_once(nr, r->family, &checked);
+		} else {
+			ret = 0;
+		}
+		if (ret < 0)
+			return ret;
+		switch (m->type) {
+		case KN_MATCH_CT_ESTABLISHED:
+			ret = put_ct_established(nr);
+			break;
+		case KN_MATCH_ICMPV6_ND:
+			ret = put_icmpv6_nd(nr);
+			break;
+		case KN_MATCH_SADDR_SET:
+		case KN_MATCH_DADDR_SET:
+			/* ip saddr @set: [ payload load 4b @ network header + 12 => reg 1 ]
+			 *		  [ lookup reg 1 set NAME ] */
+			*why = rule_set_check(b, m->set, v4 ? KN_KEY_IPV4 : KN_KEY_IPV6, false,
+					      &ref);
+			if (*why != NULL)
+				return -EINVAL;
+			ret = put_addr(nr, r->family, m->type == KN_MATCH_DADDR_SET, 0);
+			if (ret == 0)
+				ret = put_lookup(nr, ref, false);
+			break;
+		case KN_MATCH_PROTO_PORT_SET:
+			/* meta l4proto . th dport @set:
+			 *	[ meta load l4proto => reg 1 ]
+			 *	[ byteorder reg 1 = hton(reg 1, 2, 1) ]   (interval sets)
+			 *	[ payload load 2b @ transport header + 2 => reg 9 ]
+			 *	[ lookup reg 1 set NAME ] */
+			*why = rule_set_check(b, m->set, KN_KEY_PROTO_PORT, false, &ref);
+			if (*why != NULL)
+				return -EINVAL;
+			ret = put_proto_port(nr, 0, ref->set->interval);
+			if (ret == 0)
+				ret = put_lookup(nr, ref, false);
+			break;
+		case KN_MATCH_DADDR_PROTO_PORT_SET:
+			/* ip daddr . meta l4proto . th dport @set:
+			 *	[ payload load 4b @ network header + 16 => reg 1 ]
+			 *	[ meta load l4proto => reg 9 ]
+			 *	[ payload load 2b @ transport header + 2 => reg 10 ]
+			 *	[ lookup reg 1 set NAME ]
+			 * ip6: the address fills reg 1 (words 0-3), l4proto goes
+			 * to reg 2 (word 4, listed as "reg 2"), dport to reg 13. */
+			*why = rule_set_check(b, m->set,
+					      v4 ? KN_KEY_IPV4_PROTO_PORT : KN_KEY_IPV6_PROTO_PORT,
+					      false, &ref);
+			if (*why != NULL)
+				return -EINVAL;
+			ret = put_addr(nr, r->family, true, 0);
+			if (ret == 0)
+				ret = put_proto_port(nr, v4 ? 1 : 4, ref->set->interval);
+			if (ret == 0)
+				ret = put_lookup(nr, ref, false);
+			break;
+		default:
+			*why = "unknown match";
+			return -EINVAL;
+		}
+		if (ret < 0)
+			return ret;
+	}
+	/* counter: [ counter pkts 0 bytes 0 ] */
+	if (r->counter && expr_add(nr, "counter") == NULL)
+		return -ENOMEM;
+	switch (r->verdict) {
+	case KN_VERDICT_NONE:
+		return 0;
+	case KN_VERDICT_ACCEPT:
+		return put_verdict(nr, NF_ACCEPT, NULL);
+	case KN_VERDICT_DROP:
+		return put_verdict(nr, NF_DROP, NULL);
+	case KN_VERDICT_RETURN:
+		return put_verdict(nr, NFT_RETURN, NULL);
+	case KN_VERDICT_JUMP:
+		code = NFT_JUMP;
+		break;
+	case KN_VERDICT_GOTO:
+		code = NFT_GOTO;
+		break;
+	case KN_VERDICT_VMAP_SADDR:
+	case KN_VERDICT_VMAP_DADDR:
+		/* ip saddr vmap @map:
+		 *	[ payload load 4b @ network header + 12 => reg 1 ]
+		 *	[ lookup reg 1 set MAP dreg 0 ] */
+		if (r->family == 0) {
+			*why = "vmap in a rule without a family";
+			return -EINVAL;
+		}
+		*why = rule_set_check(b, r->target, v4 ? KN_KEY_IPV4 : KN_KEY_IPV6, true, &ref);
+		if (*why != NULL)
+			return -EINVAL;
+		ret = nfproto_once(nr, r->family, &checked);
+		if (ret == 0)
+			ret = put_addr(nr, r->family, r->verdict == KN_VERDICT_VMAP_DADDR, 0);
+		return ret < 0 ? ret : put_lookup(nr, ref, true);
+	default:
+		*why = "unknown verdict";
+		return -EINVAL;
+	}
+	if (r->target == NULL) {
+		*why = "jump or goto without a target";
+		return -EINVAL;
+	}
+	return put_verdict(nr, code, r->target);
+}
+
+/*	chain NAME {
+ *		RULE comment "..."
+ *	}
+ */
+static int
+put_rule(struct batch *b, const struct kn_chain *c, size_t i)
+{
+	const struct kn_rule *r = &c->rules[i];
+	struct nftnl_udata_buf *ud = NULL;
+	struct nftnl_rule *nr;
+	struct nlmsghdr *nlh;
+	const char *why = NULL;
+	char what[KN_ERR_MAX / 2];
+	int ret = -ENOMEM;
+
+	nr = nftnl_rule_alloc();
+	ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
+	if (nr == NULL || ud == NULL)
+		goto out;
+	if (nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, b->table) < 0 ||
+	    nftnl_rule_set_str(nr, NFTNL_RULE_CHAIN, c->name) < 0)
+		goto out;
+	ret = rule_build(b, r, nr, &why);
+	if (ret < 0)
+		goto out;
+	ret = -ENOMEM;
+	if (comment_check(r->comment) < 0) {
+		ret = -EINVAL;
+		why = "comment too long";
+		goto out;
+	}
+	if (r->comment != NULL && !nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, r->comment))
+		goto out;
+	if (nftnl_udata_buf_len(ud) > 0 &&
+	    nftnl_rule_set_data(nr, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
+				nftnl_udata_buf_len(ud)) < 0)
+		goto out;
+	nlh = msg_start(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, MSG_RULE, c, i);
+	nftnl_rule_nlmsg_build_payload(nlh, nr);
+	ret = msg_end(b, nlh);
+out:
+	if (ret == -ENOMEM || (ret == -EINVAL && why != NULL)) {
+		rule_describe(c, i, what, sizeof(what));
+		errf(b->err, ret, "%s: %s", what, ret == -ENOMEM ? "out of memory" : why);
+	}
+	nftnl_udata_buf_free(ud);
+	if (nr != NULL)
+		nftnl_rule_free(nr);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- send, acks */
+
+static void
+batch_init(struct batch *b, struct kn_nl *nl, const char *table, struct kn_err *err)
+{
+	memset(b, 0, sizeof(*b));
+	b->table = table;
+	b->err = err;
+	b->seq0 = nl->seq;
+	memset(&nl->stats, 0, sizeof(nl->stats));
+}
+
+struct ack_state {
+	const struct batch *b;
+	int first_err; /* errno of the lowest failing sequence number */
+	uint32_t first_seq;
+	size_t nerr;
+	size_t nacks;
+	bool end_acked;
+	char ext[KN_ERR_MAX / 2]; /* the kernel's extended ack for first_seq */
+};
+
+static void bufcat(char *buf, size_t size, size_t *len, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+/* Appends to buf, which always stays NUL-terminated. */
+static void
+bufcat(char *buf, size_t size, size_t *len, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (*len >= size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + *len, size - *len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		*len += (size_t)n;
+}
+
+/* True when attr holds a printable NUL-terminated string: a name. */
+static bool
+attr_is_name(const struct nlattr *attr)
+{
+	const unsigned char *s = mnl_attr_get_payload(attr);
+	uint16_t n = mnl_attr_get_payload_len(attr);
+	uint16_t i;
+
+	if (n < 2 || s[n - 1] != '\0')
+		return false;
+	for (i = 0; i + 1 < n; i++) {
+		if (s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* Appends the names in attr and in its nests (the chain a verdict jumps
+ * to, the set a lookup uses), at most three. */
+static void
+attr_names(const struct nlattr *attr, char *buf, size_t size, size_t *len, int *n, int depth)
+{
+	const struct nlattr *a;
+
+	if (*n >= 3 || depth > 8)
+		return;
+	if (!(attr->nla_type & NLA_F_NESTED)) {
+		if (attr_is_name(attr)) {
+			bufcat(buf, size, len, "%s\"%s\"", *n > 0 ? ", " : "",
+			       mnl_attr_get_str(attr));
+			(*n)++;
+		}
+		return;
+	}
+	mnl_attr_for_each_nested(a, attr)
+	{
+		attr_names(a, buf, size, len, n, depth + 1);
+	}
+}
+
+static const char *
+proto_name(uint8_t proto, char *buf, size_t size)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_SCTP:
+		return "sctp";
+	}
+	snprintf(buf, size, "%u", proto);
+	return buf;
+}
+
+/* Formats the key of an element as nft prints it: "10.0.0.1 . tcp . 80". */
+static void
+key_format(enum kn_key_type key, const uint8_t *k, char *buf, size_t size, size_t *len)
+{
+	struct kn_addr a = {0};
+	char tmp[64];
+	uint32_t off = 0;
+	int fam = key_family(key);
+
+	if (fam != 0) {
+		a.family = (uint8_t)fam;
+		memcpy(a.bytes, k, (size_t)kn_addr_len(fam));
+		bufcat(buf, size, len, "%s", kn_addr_fmt(&a, tmp, sizeof(tmp)));
+		off = (uint32_t)kn_addr_len(fam);
+	}
+	if (key_is_concat(key))
+		bufcat(buf, size, len, "%s%s . %u", fam != 0 ? " . " : "",
+		       proto_name(k[off], tmp, sizeof(tmp)),
+		       (unsigned int)(k[off + 4] << 8 | k[off + 5]));
+}
+
+/* Describes the attribute that an extended ack points at: an element
+ * of a set by its key, an expression of a rule by its name, and the
+ * names they hold ("element 10.0.0.9, \"pod-x\"", "expression
+ * immediate, \"pod-x\""). */
+static void
+bad_attr_describe(const struct msg_rec *m, const struct nlattr *attr, char *buf, size_t size,
+		  size_t *len)
+{
+	const struct nlattr *a, *v;
+	int n = 0;
+
+	bufcat(buf, size, len, " (at ");
+	if (m->kind == MSG_ELEMS && (attr->nla_type & NLA_F_NESTED)) {
+		const struct kn_set *s = m->obj;
+
+		mnl_attr_for_each_nested(a, attr)
+		{
+			if (mnl_attr_get_type(a) != NFTA_SET_ELEM_KEY)
+				continue;
+			mnl_attr_for_each_nested(v, a)
+			{
+				if (mnl_attr_get_type(v) == NFTA_DATA_VALUE &&
+				    mnl_attr_get_payload_len(v) == key_len(s->key)) {
+					bufcat(buf, size, len, "element ");
+					key_format(s->key, mnl_attr_get_payload(v), buf, size, len);
+					n++;
+				}
+			}
+		}
+	} else if (m->kind == MSG_RULE && (attr->nla_type & NLA_F_NESTED)) {
+		mnl_attr_for_each_nested(a, attr)
+		{
+			if (mnl_attr_get_type(a) == NFTA_EXPR_NAME && attr_is_name(a)) {
+				bufcat(buf, size, len, "expression %s", mnl_attr_get_str(a));
+				n++;
+			}
+		}
+	}
+	if (n > 0) {
+		/* The names inside: the expression or element name came first. */
+		size_t mark = *len;
+		int names = 0;
+
+		bufcat(buf, size, len, ", ");
+		mnl_attr_for_each_nested(a, attr)
+		{
+			if (m->kind != MSG_RULE || mnl_attr_get_type(a) != NFTA_EXPR_NAME)
+				attr_names(a, buf, size, len, &names, 1);
+		}
+		if (names == 0) {
+			*len = mark;
+			buf[mark < size ? mark : size - 1] = '\0';
+		}
+	} else {
+		attr_names(attr, buf, size, len, &n, 0);
+		if (n == 0)
+			bufcat(buf, size, len, "attribute %u",
+			       (unsigned int)mnl_attr_get_type(attr));
+	}
+	bufcat(buf, size, len, ")");
+}
+
+/* Keeps what the extended ack says: the kernel's message, if any, and
+ * what the attribute it points at in our message holds. */
+static void
+ack_extack(struct ack_state *st, const struct nlmsghdr *nlh, const struct nlmsgerr *e)
+{
+	const struct nlattr *tb[NLMSGERR_ATTR_MAX + 1] = {NULL};
+	const struct nlattr *attr;
+	const struct nlmsghdr *orig;
+	size_t off = sizeof(*e);
+	size_t len = 0;
+
+	st->ext[0] = '\0';
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	if (NLMSG_HDRLEN + off > nlh->nlmsg_len)
+		return;
+	mnl_attr_for_each(attr, nlh, off)
+	{
+		uint16_t type = mnl_attr_get_type(attr);
+
+		if (type <= NLMSGERR_ATTR_MAX)
+			tb[type] = attr;
+	}
+	if (tb[NLMSGERR_ATTR_MSG] != NULL &&
+	    mnl_attr_validate(tb[NLMSGERR_ATTR_MSG], MNL_TYPE_NUL_STRING) == 0)
+		bufcat(st->ext, sizeof(st->ext), &len, ": %s",
+		       mnl_attr_get_str(tb[NLMSGERR_ATTR_MSG]));
+	if (tb[NLMSGERR_ATTR_OFFS] == NULL ||
+	    mnl_attr_validate(tb[NLMSGERR_ATTR_OFFS], MNL_TYPE_U32) < 0)
+		return;
+	/* The offset counts from the start of our message. */
+	orig = batch_find(st->b->nb, e->msg.nlmsg_seq);
+	off = mnl_attr_get_u32(tb[NLMSGERR_ATTR_OFFS]);
+	if (orig == NULL || off + sizeof(struct nlattr) > orig->nlmsg_len)
+		return;
+	attr = (const struct nlattr *)((const char *)orig + off);
+	if (attr->nla_len < sizeof(struct nlattr) || off + attr->nla_len > orig->nlmsg_len)
+		return;
+	bad_attr_describe(&st->b->msgs[e->msg.nlmsg_seq - st->b->seq0], attr, st->ext,
+			  sizeof(st->ext), &len);
+}
+
+static void
+ack_one(struct ack_state *st, const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e;
+	uint32_t seq;
+
+	if (nlh->nlmsg_type != NLMSG_ERROR ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(struct nlmsgerr))
+		return;
+	e = mnl_nlmsg_get_payload(nlh);
+	seq = e->msg.nlmsg_seq;
+	/* Replies to an earlier batch whose acks we could not read. */
+	if (seq - st->b->seq0 >= st->b->nmsgs)
+		return;
+	st->nacks++;
+	if (seq - st->b->seq0 == st->b->nmsgs - 1)
+		st->end_acked = true;
+	if (e->error == 0)
+		return;
+	if (st->nerr++ == 0 || seq - st->b->seq0 < st->first_seq - st->b->seq0) {
+		st->first_err = e->error;
+		st->first_seq = seq;
+		ack_extack(st, nlh, e);
+	}
+}
+
+/* Reads every ack of the batch.  The kernel handles the whole batch
+ * inside sendmsg(), so every reply is queued by then: read until the
+ * socket is empty or END's ack arrived.  Returns 0, or -ENOBUFS when
+ * acks were lost (the outcome is unknown). */
+static int
+acks_read(struct kn_nl *nl, struct ack_state *st)
+{
+	char *buf = xmalloc(KN_NL_RECV_BUF);
+	int fd = mnl_socket_get_fd(nl->sock);
+	bool lost = false;
+	int ret = 0;
+
+	while (!st->end_acked || lost) {
+		const struct nlmsghdr *nlh;
+		ssize_t n;
+		int rem;
+
+		n = recv(fd, buf, KN_NL_RECV_BUF, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == ENOBUFS) {
+			/* The queue overflowed: keep draining so that the
+			 * next batch starts clean, then report. */
+			lost = true;
+			continue;
+		}
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				ret = -errno;
+			break;
+		}
+		nlh = (const struct nlmsghdr *)buf;
+		rem = (int)n;
+		for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+			if (nlh->nlmsg_pid == nl->portid || nlh->nlmsg_pid == 0)
+				ack_one(st, nlh);
+		}
+	}
+	free(buf);
+	return lost ? -ENOBUFS : ret;
+}
+
+/* Sends the batch in one datagram, reads the acks, turns an error into a
+ * sentence. */
+static int
+batch_send(struct kn_nl *nl, struct batch *b)
+{
+	struct sockaddr_nl snl = {.nl_family = AF_NETLINK};
+	struct ack_state st = {.b = b};
+	struct msghdr msg = {0};
+	struct iovec *iov;
+	char what[KN_ERR_MAX / 2];
+	size_t need;
+	ssize_t sent;
+	bool ack_all;
+	int n, ret, sndbuf;
+
+	n = nftnl_batch_iovec_len(b->nb);
+	iov = xcalloc((size_t)n, sizeof(*iov));
+	nftnl_batch_iovec(b->nb, iov, (uint32_t)n);
+	msg.msg_name = &snl;
+	msg.msg_namelen = sizeof(snl);
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)n;
+
+	/* The kernel refuses a datagram larger than the send buffer. */
+	sndbuf = sock_grow_buf(nl, true, b->bytes + 4096);
+	/* Without CAP_NET_ADMIN in the initial user namespace the buffers
+	 * stay capped by net.core.rmem_max (some 500 acks with the default
+	 * 208 KiB): then only errors and END are acknowledged, as nft does. */
+	need = b->nmsgs * KN_NL_ACK_COST + 65536;
+	ack_all = (size_t)sock_grow_buf(nl, false, need) >= need;
+	if (!ack_all)
+		batch_ack_errors_only(b);
+	nl->seq += (uint32_t)b->nmsgs;
+	nl->stats.messages = b->nmsgs;
+	nl->stats.bytes = 0;
+
+	sent = sendmsg(mnl_socket_get_fd(nl->sock), &msg, 0);
+	if (sent < 0) {
+		ret = -errno;
+		if (ret == -EMSGSIZE)
+			errf(b->err, ret,
+			     "sending batch of %zu bytes: %s (send buffer: %d bytes; raise "
+			     "net.core.wmem_max or grant CAP_NET_ADMIN)",
+			     b->bytes, strerror(-ret), sndbuf);
+		else
+			errf(b->err, ret, "sending batch of %zu bytes: %s", b->bytes,
+			     strerror(-ret));
+		goto out;
+	}
+	nl->stats.bytes = (size_t)sent;
+	ret = acks_read(nl, &st);
+	if (ret == -ENOBUFS) {
+		errf(b->err, ret, "reading acks: %s: outcome of the batch unknown",
+		     strerror(ENOBUFS));
+		goto out;
+	}
+	if (ret < 0) {
+		errf(b->err, ret, "reading acks: %s", strerror(-ret));
+		goto out;
+	}
+	if (st.nerr > 0) {
+		msg_describe(b, st.first_seq, what, sizeof(what));
+		ret = st.first_err;
+		if (st.nerr > 1)
+			errf(b->err, ret, "%s: %s%s (and %zu more errors)", what, strerror(-ret),
+			     st.ext, st.nerr - 1);
+		else
+			errf(b->err, ret, "%s: %s%s", what, strerror(-ret), st.ext);
+		goto out;
+	}
+	/* Without errors every message but BEGIN and END (acked since 6.10
+	 * only) must have been acknowledged. */
+	if (ack_all && st.nacks + 2 < b->nmsgs) {
+		ret = errf(b->err, -EPROTO, "kernel acknowledged %zu of %zu messages", st.nacks,
+			   b->nmsgs);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(iov);
+	return ret;
+}
+
+/* ---------------------------------------------------------------- API */
+
+int
+kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err)
+{
+	struct batch b;
+	size_t i, j;
+	int ret;
+
+	batch_init(&b, nl, p->table, err);
+	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
+	if (b.nb == NULL) {
+		ret = errf(err, -ENOMEM, "batch: out of memory");
+		goto out;
+	}
+	b.nsets = p->nsets;
+	b.sets = xcalloc(p->nsets > 0 ? p->nsets : 1, sizeof(*b.sets));
+	for (i = 0; i < p->nsets; i++) {
+		b.sets[i].name = p->sets[i]->name;
+		b.sets[i].set = p->sets[i];
+		b.sets[i].id = (uint32_t)i + 1;
+	}
+	qsort(b.sets, b.nsets, sizeof(*b.sets), set_ref_cmp);
+
+	if ((ret = batch_begin_end(&b, true)) < 0 ||
+	    (ret = put_table(&b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0 ||
+	    (ret = put_table(&b, NFT_MSG_DELTABLE, MSG_DELTABLE)) < 0 ||
+	    (ret = put_table(&b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0)
+		goto out;
+	for (i = 0; i < p->nchains; i++) {
+		if ((ret = put_chain(&b, p->chains[i])) < 0)
+			goto out;
+	}
+	for (i = 0; i < p->nsets; i++) {
+		if ((ret = put_set(&b, p->sets[i], (uint32_t)i + 1)) < 0)
+			goto out;
+	}
+	for (i = 0; i < p->nsets; i++) {
+		if ((ret = put_elems(&b, p->sets[i], (uint32_t)i + 1)) < 0)
+			goto out;
+	}
+	for (i = 0; i < p->nchains; i++) {
+		for (j = 0; j < p->chains[i]->nrules; j++) {
+			if ((ret = put_rule(&b, p->chains[i], j)) < 0)
+				goto out;
+		}
+	}
+	if ((ret = batch_begin_end(&b, false)) < 0)
+		goto out;
+	batch_test_corrupt(&b);
+	ret = batch_send(nl, &b);
+out:
+	batch_free(&b);
+	return ret;
+}
+
+int
+kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err)
+{
+	struct batch b;
+	int ret;
+
+	batch_init(&b, nl, table, err);
+	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
+	if (b.nb == NULL) {
+		ret = errf(err, -ENOMEM, "batch: out of memory");
+		goto out;
+	}
+	if ((ret = batch_begin_end(&b, true)) < 0 ||
+	    (ret = put_table(&b, NFT_MSG_DELTABLE, MSG_DELTABLE)) < 0 ||
+	    (ret = batch_begin_end(&b, false)) < 0)
+		goto out;
+	ret = batch_send(nl, &b);
+	if (ret == -ENOENT)
+		ret = 0;
+out:
+	batch_free(&b);
+	return ret;
+}

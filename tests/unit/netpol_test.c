@@ -225,7 +225,7 @@ ATF_TC_BODY(numeric_port, tc)
 					"  podSelector: {matchLabels: {pod: a}}\n"
 					"  ingress:\n"
 					"  - ports: [{port: 81}]\n");
-	const char *closed = ".XXXXXXXX XXXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX "
+	const char *closed = ".XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX "
 			     ".XXXXXXXX .XXXXXXXX .XXXXXXXX";
 
 	check_both(s, "tcp", 80, closed);
@@ -308,7 +308,7 @@ ATF_TC_BODY(end_port_range, tc)
 					"  podSelector: {matchLabels: {pod: a}}\n"
 					"  ingress:\n"
 					"  - ports: [{port: 80, endPort: 81, protocol: TCP}]\n");
-	const char *closed = ".XXXXXXXX XXXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX "
+	const char *closed = ".XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX "
 			     ".XXXXXXXX .XXXXXXXX .XXXXXXXX";
 
 	check_both(s, "tcp", 80, TU_ALL_ALLOWED);
@@ -335,7 +335,7 @@ ATF_TC_BODY(sctp_and_overlapping_ports, tc)
 		"    - {port: 79, endPort: 81, protocol: SCTP}\n"
 		"    - {protocol: UDP}\n"
 		"    - {port: 81, protocol: UDP}\n");
-	const char *closed = ".XXXXXXXX XXXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX "
+	const char *closed = ".XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX "
 			     ".XXXXXXXX .XXXXXXXX .XXXXXXXX";
 
 	check_both(s, "sctp", 81, TU_ALL_ALLOWED);

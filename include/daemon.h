@@ -1,0 +1,54 @@
+/* The daemon's reporting: systemd notification, the status served on
+ * the control socket, and the Prometheus metrics file. */
+#ifndef KN_DAEMON_H
+#define KN_DAEMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "model.h"
+#include "util.h"
+
+/* Commit latency histogram buckets, in milliseconds. */
+#define KN_LATENCY_BUCKETS 10
+extern const double kn_latency_bounds_ms[KN_LATENCY_BUCKETS];
+
+struct kn_daemon_stats {
+	uint64_t commits;
+	uint64_t failures;
+	double last_commit_ms;
+	time_t last_commit_time;
+	char last_error[512];
+	size_t local_pods;
+	size_t policies;
+	size_t elements;
+	size_t rules;
+	size_t last_batch_messages;
+	size_t last_batch_bytes;
+	size_t objects[KN_KIND_MAX];
+	size_t source_files;
+	size_t source_failed_files;
+	size_t invalid_objects;
+	uint64_t latency_counts[KN_LATENCY_BUCKETS + 1]; /* last: +Inf */
+	double latency_sum_ms;
+};
+
+/* Sends one sd_notify(3) message ("READY=1", "STATUS=...") to
+ * $NOTIFY_SOCKET; does nothing when it is not set.  The protocol is a
+ * datagram on a unix socket (an '@' prefix names an abstract one); no
+ * libsystemd needed, and no systemd needed to run. */
+void kn_notify(const char *msg);
+
+void kn_daemon_observe_commit(struct kn_daemon_stats *st, double ms);
+
+/* "key: value" lines, as `kube-nftctl status` prints them. */
+void kn_daemon_format_status(const struct kn_daemon_stats *st, const char *node,
+			     const char *source, const char *table, bool synced,
+			     struct strbuf *out);
+void kn_daemon_format_metrics(const struct kn_daemon_stats *st, struct strbuf *out);
+/* Writes the metrics to path atomically (temporary file + rename), as
+ * node_exporter's textfile collector requires.  NULL path: nothing. */
+int kn_daemon_write_metrics(const char *path, const struct kn_daemon_stats *st);
+
+#endif
