@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "explain.h"
 #include "load.h"
 #include "log.h"
 #include "netpol.h"
@@ -27,6 +29,7 @@ enum {
 	EXIT_FAIL = 1,	  /* nothing was applied */
 	EXIT_USAGE = 2,
 	EXIT_SKIPPED = 3, /* done, but invalid objects were skipped */
+	EXIT_DENIED = 4,  /* explain: the connection is denied */
 };
 
 static const char usage_text[] =
@@ -38,6 +41,9 @@ static const char usage_text[] =
 	"  compile [--node NAME | --all-nodes] FILE...  print the ruleset as an nft -f script\n"
 	"  apply [--node NAME | --all-nodes] FILE...    program the ruleset in one transaction\n"
 	"  flush                                         remove the ruleset (table inet kube-nftd)\n"
+	"  explain --from SRC --to DST [--proto P] [--port N] FILE...\n"
+	"                                                tell whether a new connection is allowed,\n"
+	"                                                and by which rules\n"
 	"  version                                       print the version\n"
 	"\n"
 	"FILE is JSON or YAML (several documents allowed), single objects or Lists,\n"
@@ -48,18 +54,25 @@ static const char usage_text[] =
 	"                     (default: this host's name)\n"
 	"  -A, --all-nodes    enforce every pod, whatever its node (for review and CI)\n"
 	"  -t, --table NAME   name of the inet table (default kube-nftd)\n"
+	"  -f, --from SRC     explain: source, a pod (NAMESPACE/NAME) or an address\n"
+	"  -d, --to DST       explain: destination, a pod or an address\n"
+	"  -p, --proto P      explain: tcp (default), udp or sctp\n"
+	"  -P, --port N       explain: destination port (default 80)\n"
 	"  -v, --verbose      more messages\n"
 	"  -h, --help         show this help\n"
 	"  -V, --version      show the version\n"
 	"\n"
 	"Exit status: 0 success; 1 failure, nothing applied; 2 usage error;\n"
-	"3 done, but invalid objects were reported and skipped.\n";
+	"3 done, but invalid objects were reported and skipped;\n"
+	"explain: 0 allowed, 4 denied.\n";
 
 struct opts {
 	const char *node;
 	bool all_nodes;
 	const char *table;
 	int verbose;
+	const char *from, *to, *proto;
+	long port;
 	char hostname[HOST_NAME_MAX + 1];
 };
 
@@ -214,6 +227,135 @@ cmd_flush(struct opts *o)
 	return rc;
 }
 
+/* An endpoint of explain: a pod of the store, or a bare address. */
+struct endpoint {
+	const char *spec;
+	const struct kn_pod *pod;
+	struct kn_addr addr;
+};
+
+static int
+resolve_endpoint(struct kn_store *s, const char *spec, struct endpoint *ret)
+{
+	const char *slash = strchr(spec, '/');
+
+	memset(ret, 0, sizeof(*ret));
+	ret->spec = spec;
+	if (kn_addr_parse(spec, &ret->addr) == 0)
+		return 0;
+	if (slash) {
+		char ns[256];
+
+		snprintf(ns, sizeof(ns), "%.*s", (int)(slash - spec), spec);
+		ret->pod = kn_store_get_pod(s, ns, slash + 1);
+	}
+	if (!ret->pod) {
+		log_err("%s: neither an address nor a pod (NAMESPACE/NAME) of the input", spec);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* The endpoint's address of the family, or NULL. */
+static const struct kn_addr *
+endpoint_addr(const struct endpoint *e, int family)
+{
+	if (!e->pod)
+		return e->addr.family == family ? &e->addr : NULL;
+	for (size_t i = 0; i < e->pod->nips; i++)
+		if (e->pod->ips[i].family == family)
+			return &e->pod->ips[i];
+	return NULL;
+}
+
+/* Evaluates pkt on the program of one node, printing the trace. */
+static bool
+explain_on(struct opts *o, struct kn_store *s, const char *node, const char *why,
+	   const struct kn_packet *pkt, enum kn_hook hook)
+{
+	struct kn_compile_opts copts = {.node = node, .table = o->table};
+	struct kn_program *p = kn_compile(s, &copts, NULL);
+	struct strbuf tr;
+	enum kn_eval_verdict v;
+
+	strbuf_init(&tr, 0);
+	v = kn_eval(p, pkt, hook, &tr);
+	printf("  on node %s (%s):\n", node ? node : "(all)", why);
+	for (const char *l = strbuf_str(&tr); *l;) {
+		const char *nl = strchr(l, '\n');
+		int len = nl ? (int)(nl - l) : (int)strlen(l);
+
+		printf("    %.*s\n", len, l);
+		l += len + (nl ? 1 : 0);
+	}
+	strbuf_free(&tr);
+	kn_program_free(p);
+	return v == KN_EVAL_ACCEPT;
+}
+
+static int
+cmd_explain(struct opts *o, char **files, int nfiles)
+{
+	struct kn_store *s = kn_store_new();
+	struct kn_load_result res;
+	struct endpoint from, to;
+	int proto = 6, rc = EXIT_FAIL, families = 0;
+	bool all_allowed = true;
+
+	if (o->proto) {
+		if (strcasecmp(o->proto, "tcp") == 0)
+			proto = 6;
+		else if (strcasecmp(o->proto, "udp") == 0)
+			proto = 17;
+		else if (strcasecmp(o->proto, "sctp") == 0)
+			proto = 132;
+		else
+			usage_error("invalid protocol '%s' (tcp, udp or sctp)", o->proto);
+	}
+	if (kn_load_files(s, files, (size_t)nfiles, &res) < 0)
+		goto out;
+	if (resolve_endpoint(s, o->from, &from) < 0 || resolve_endpoint(s, o->to, &to) < 0)
+		goto out;
+	for (int f = 0; f < 2; f++) {
+		int family = f ? AF_INET6 : AF_INET;
+		const struct kn_addr *sa = endpoint_addr(&from, family);
+		const struct kn_addr *da = endpoint_addr(&to, family);
+		const char *snode = from.pod ? from.pod->node : NULL;
+		const char *dnode = to.pod ? to.pod->node : NULL;
+		struct kn_packet pkt;
+		char sbuf[64], dbuf[64];
+		bool ok = true;
+
+		if (!sa || !da)
+			continue;
+		families++;
+		memset(&pkt, 0, sizeof(pkt));
+		pkt.saddr = *sa;
+		pkt.daddr = *da;
+		pkt.proto = (uint8_t)proto;
+		pkt.dport = (uint16_t)(o->port ? o->port : 80);
+		printf("%s (%s) -> %s (%s) %s/%u:\n", o->from, kn_addr_fmt(sa, sbuf, sizeof(sbuf)),
+		       o->to, kn_addr_fmt(da, dbuf, sizeof(dbuf)), kn_proto_name(proto), pkt.dport);
+		/* The source's node judges its egress, the destination's node
+		 * its ingress; one node judges both when they share it. */
+		if (snode)
+			ok = explain_on(o, s, snode, "egress of the source", &pkt, KN_HOOK_FORWARD);
+		if (dnode && (!snode || strcmp(snode, dnode) != 0))
+			ok = explain_on(o, s, dnode, "ingress of the destination", &pkt,
+					KN_HOOK_FORWARD) && ok;
+		printf("  => %s\n", ok ? "allowed" : "denied");
+		all_allowed = all_allowed && ok;
+	}
+	if (families == 0) {
+		log_err("%s and %s have no address family in common", o->from, o->to);
+		goto out;
+	}
+	rc = all_allowed ? EXIT_OK : EXIT_DENIED;
+out:
+	kn_store_free(s);
+	return rc;
+}
+
 static int
 parse_opts(int argc, char **argv, const char *optstring, struct opts *o)
 {
@@ -222,6 +364,10 @@ parse_opts(int argc, char **argv, const char *optstring, struct opts *o)
 		{"all-nodes", no_argument, NULL, 'A'},
 		{"table", required_argument, NULL, 't'},
 		{"verbose", no_argument, NULL, 'v'},
+		{"from", required_argument, NULL, 'f'},
+		{"to", required_argument, NULL, 'd'},
+		{"proto", required_argument, NULL, 'p'},
+		{"port", required_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -242,6 +388,24 @@ parse_opts(int argc, char **argv, const char *optstring, struct opts *o)
 		case 'v':
 			o->verbose++;
 			break;
+		case 'f':
+			o->from = optarg;
+			break;
+		case 'd':
+			o->to = optarg;
+			break;
+		case 'p':
+			o->proto = optarg;
+			break;
+		case 'P': {
+			char *end;
+
+			errno = 0;
+			o->port = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || o->port < 0 || o->port > 65535)
+				usage_error("invalid port '%s'", optarg);
+			break;
+		}
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
@@ -268,14 +432,14 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	/* Options may come before the command ("+" stops there) and after
 	 * it, mixed with the file names. */
-	parse_opts(argc, argv, "+n:At:vhV", &o);
+	parse_opts(argc, argv, "+n:At:vf:d:p:P:hV", &o);
 	if (optind >= argc)
 		usage_error("missing command");
 	cmd = argv[optind];
 	sub_argc = argc - optind;
 	sub_argv = argv + optind;
 	optind = 0; /* glibc: a full reset of getopt's state */
-	parse_opts(sub_argc, sub_argv, "n:At:vhV", &o);
+	parse_opts(sub_argc, sub_argv, "n:At:vf:d:p:P:hV", &o);
 	files = sub_argv + optind;
 	nfiles = sub_argc - optind;
 
@@ -291,6 +455,13 @@ main(int argc, char **argv)
 		if (nfiles == 0)
 			usage_error("%s: at least one FILE (or -) is required", cmd);
 		return cmd[0] == 'c' ? cmd_compile(&o, files, nfiles) : cmd_apply(&o, files, nfiles);
+	}
+	if (strcmp(cmd, "explain") == 0) {
+		if (nfiles == 0)
+			usage_error("explain: at least one FILE (or -) is required");
+		if (!o.from || !o.to)
+			usage_error("explain: --from and --to are required");
+		return cmd_explain(&o, files, nfiles);
 	}
 	if (strcmp(cmd, "flush") == 0) {
 		if (nfiles)

@@ -173,44 +173,54 @@ policy_base(const struct kn_netpol *np)
 /* ------------------------------------------------------------ selection */
 
 static bool
-peer_selects_pod(const struct ctx *c, const struct kn_netpol *np, const struct kn_np_peer *peer,
-		 const struct kn_pod *pod, const struct ns_view *nsv)
+peer_selects_ns(const struct kn_netpol *np, const struct kn_np_peer *peer,
+		const struct ns_view *nsv)
 {
 	if (peer->has_ip_block)
 		return false;
-	if (peer->ns_sel) {
-		if (!kn_selector_matches(peer->ns_sel, nsv->labels))
-			return false;
-	} else if (strcmp(pod->ns, np->ns) != 0) {
-		return false;
-	}
-	if (peer->pod_sel && !kn_selector_matches(peer->pod_sel, &pod->labels))
-		return false;
-	return true;
+	if (peer->ns_sel)
+		return kn_selector_matches(peer->ns_sel, nsv->labels);
+	return strcmp(nsv->name, np->ns) == 0;
 }
 
 /* Calls fn for every peer-eligible pod selected by one of the rule's
- * pod/namespace peers.  ipBlock peers are handled by the caller. */
+ * pod/namespace peers.  Namespaces are judged once, before their pods,
+ * so the cost follows the pods of matching namespaces.  ipBlock peers
+ * are handled by the caller. */
 static void
 for_each_peer_pod(const struct ctx *c, const struct kn_netpol *np, const struct kn_np_rule *rule,
 		  void (*fn)(void *arg, const struct kn_pod *pod), void *arg)
 {
+	bool *ns_ok = xcalloc(rule->npeers ? rule->npeers : 1, sizeof(*ns_ok));
+
 	for (size_t n = 0; n < c->nns; n++) {
 		const struct ns_view *nsv = &c->nss[n];
+		bool any = false;
 
+		if (nsv->pod_count == 0)
+			continue;
+		for (size_t k = 0; k < rule->npeers; k++) {
+			ns_ok[k] = peer_selects_ns(np, &rule->peers[k], nsv);
+			any = any || ns_ok[k];
+		}
+		if (!any)
+			continue;
 		for (size_t i = 0; i < nsv->pod_count; i++) {
 			const struct kn_pod *pod = c->pods[nsv->pod_first + i];
 
 			if (!(c->pod_flags[nsv->pod_first + i] & POD_PEER))
 				continue;
 			for (size_t k = 0; k < rule->npeers; k++) {
-				if (peer_selects_pod(c, np, &rule->peers[k], pod, nsv)) {
+				const struct kn_selector *ps = rule->peers[k].pod_sel;
+
+				if (ns_ok[k] && (!ps || kn_selector_matches(ps, &pod->labels))) {
 					fn(arg, pod);
 					break;
 				}
 			}
 		}
 	}
+	free(ns_ok);
 }
 
 /* ------------------------------------------------------------ sets */
@@ -459,7 +469,9 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 	char *what = xasprintf("%s/%s %s[%zu]", np->ns, np->name, dir_name[d], idx);
 	char *peers[2] = {NULL, NULL}, *named_sets[2] = {NULL, NULL}, *ports = NULL;
 
-	if (has_peers) {
+	/* Egress named-port rules fold the peers into their named sets, so
+	 * they need no peer set of their own. */
+	if (has_peers && (all_ports || numeric || d == DIR_INGRESS)) {
 		struct kn_set *ps[2];
 
 		for (int f = 0; f < 2; f++) {
