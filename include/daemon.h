@@ -43,9 +43,8 @@ void kn_notify(const char *msg);
 void kn_daemon_observe_commit(struct kn_daemon_stats *st, double ms);
 
 /* "key: value" lines, as `kube-nftctl status` prints them. */
-void kn_daemon_format_status(const struct kn_daemon_stats *st, const char *node,
-			     const char *source, const char *table, bool synced,
-			     struct strbuf *out);
+void kn_daemon_format_status(const struct kn_daemon_stats *st, const char *node, const char *source,
+			     const char *table, bool synced, struct strbuf *out);
 void kn_daemon_format_metrics(const struct kn_daemon_stats *st, struct strbuf *out);
 /* Writes the metrics to path atomically (temporary file + rename), as
  * node_exporter's textfile collector requires.  NULL path: nothing. */

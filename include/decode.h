@@ -27,7 +27,7 @@ int kn_decode_object(const json_t *obj, struct kn_object *ret, struct kn_err *er
 bool kn_valid_label_key(const char *s);		/* qualified name with optional DNS prefix */
 bool kn_valid_label_value(const char *s);	/* <= 63, alnum ends, [-_.] inside, may be empty */
 bool kn_valid_dns1123_label(const char *s);	/* namespace names */
-bool kn_valid_dns1123_subdomain(const char *s);	/* object names */
+bool kn_valid_dns1123_subdomain(const char *s); /* object names */
 bool kn_valid_port_name(const char *s);		/* IANA_SVC_NAME */
 
 #endif

@@ -36,9 +36,9 @@ size_t kn_dirsrc_rescan(struct kn_dirsrc *d);
 size_t kn_dirsrc_dispatch(struct kn_dirsrc *d);
 
 struct kn_dirsrc_stats {
-	size_t files;	      /* files read successfully at least once */
-	size_t failed_files;  /* files whose last read failed (old objects kept) */
-	size_t invalid;	      /* objects skipped by validation at the last reads */
+	size_t files;	     /* files whose last read succeeded */
+	size_t failed_files; /* files whose last read failed (old objects kept) */
+	size_t invalid;	     /* objects skipped by validation at the last reads */
 };
 void kn_dirsrc_get_stats(const struct kn_dirsrc *d, struct kn_dirsrc_stats *ret);
 

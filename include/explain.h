@@ -34,7 +34,7 @@ enum kn_eval_verdict kn_eval(const struct kn_program *p, const struct kn_packet 
 			     enum kn_hook hook, struct strbuf *trace);
 
 /* Set membership as the kernel's lookup expression sees it. */
-bool kn_set_lookup(const struct kn_set *s, const struct kn_addr *addr, uint8_t proto,
-		   uint16_t port, const struct kn_elem **ret);
+bool kn_set_lookup(const struct kn_set *s, const struct kn_addr *addr, uint8_t proto, uint16_t port,
+		   const struct kn_elem **ret);
 
 #endif

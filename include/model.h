@@ -69,25 +69,25 @@ struct kn_container_port {
 struct kn_pod {
 	char *ns;
 	char *name;
-	char *node;		/* spec.nodeName, NULL when unscheduled */
-	char *service_account;	/* spec.serviceAccountName, default "default" */
-	int automount_token;	/* spec.automountServiceAccountToken: -1 unset, 0, 1 */
-	bool projected_token;	/* a projected volume with a serviceAccountToken source */
+	char *node;	       /* spec.nodeName, NULL when unscheduled */
+	char *service_account; /* spec.serviceAccountName, default "default" */
+	int automount_token;   /* spec.automountServiceAccountToken: -1 unset, 0, 1 */
+	bool projected_token;  /* a projected volume with a serviceAccountToken source */
 	bool host_network;
-	bool finished;		/* status.phase Succeeded or Failed */
+	bool finished; /* status.phase Succeeded or Failed */
 	struct kn_labels labels;
-	struct kn_addr *ips;	/* status.podIPs (or status.podIP), deduplicated */
+	struct kn_addr *ips; /* status.podIPs (or status.podIP), deduplicated */
 	size_t nips;
 	struct kn_container_port *ports; /* of all containers (and init containers) */
 	size_t nports;
 };
 
 struct kn_np_port {
-	uint8_t proto;		/* default TCP */
-	bool has_port;		/* false: every port of proto */
-	char *port_name;	/* named port, or NULL when numeric */
-	uint16_t port;		/* numeric port */
-	uint16_t end_port;	/* == port unless endPort was given */
+	uint8_t proto;	   /* default TCP */
+	bool has_port;	   /* false: every port of proto */
+	char *port_name;   /* named port, or NULL when numeric */
+	uint16_t port;	   /* numeric port */
+	uint16_t end_port; /* == port unless endPort was given */
 };
 
 struct kn_np_peer {

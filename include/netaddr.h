@@ -53,10 +53,12 @@ struct kn_rangeset {
 void kn_rangeset_init(struct kn_rangeset *rs, int family);
 void kn_rangeset_free(struct kn_rangeset *rs);
 /* Add [first,last]; merges overlaps and adjacency. */
-void kn_rangeset_add(struct kn_rangeset *rs, const struct kn_addr *first, const struct kn_addr *last);
+void kn_rangeset_add(struct kn_rangeset *rs, const struct kn_addr *first,
+		     const struct kn_addr *last);
 void kn_rangeset_add_cidr(struct kn_rangeset *rs, const struct kn_cidr *c);
 /* Remove [first,last]. */
-void kn_rangeset_remove(struct kn_rangeset *rs, const struct kn_addr *first, const struct kn_addr *last);
+void kn_rangeset_remove(struct kn_rangeset *rs, const struct kn_addr *first,
+			const struct kn_addr *last);
 bool kn_rangeset_contains(const struct kn_rangeset *rs, const struct kn_addr *a);
 
 #endif

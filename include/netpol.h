@@ -15,7 +15,7 @@ struct kn_compile_opts {
 };
 
 struct kn_compile_stats {
-	size_t local_pods;	/* pods enforced on this node */
+	size_t local_pods;	 /* pods enforced on this node */
 	size_t isolated_ingress; /* local pods isolated for ingress */
 	size_t isolated_egress;
 	size_t policies;

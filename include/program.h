@@ -38,8 +38,8 @@ struct kn_elem {
 	struct kn_addr addr, addr_end;
 	uint8_t proto;
 	uint16_t port, port_end;
-	char *target;	/* verdict maps: the chain to goto */
-	char *comment;	/* may be NULL */
+	char *target;  /* verdict maps: the chain to goto */
+	char *comment; /* may be NULL */
 };
 
 struct kn_set {
@@ -53,12 +53,12 @@ struct kn_set {
 };
 
 enum kn_match_type {
-	KN_MATCH_CT_ESTABLISHED,	/* ct state established,related */
-	KN_MATCH_ICMPV6_ND,		/* icmpv6 type 133-137 (family must be AF_INET6) */
-	KN_MATCH_SADDR_SET,		/* ip saddr @set / ip6 saddr @set */
-	KN_MATCH_DADDR_SET,		/* ip daddr @set / ip6 daddr @set */
-	KN_MATCH_PROTO_PORT_SET,	/* meta l4proto . th dport @set */
-	KN_MATCH_DADDR_PROTO_PORT_SET,	/* ip daddr . meta l4proto . th dport @set */
+	KN_MATCH_CT_ESTABLISHED,       /* ct state established,related */
+	KN_MATCH_ICMPV6_ND,	       /* icmpv6 type 133-137 (family must be AF_INET6) */
+	KN_MATCH_SADDR_SET,	       /* ip saddr @set / ip6 saddr @set */
+	KN_MATCH_DADDR_SET,	       /* ip daddr @set / ip6 daddr @set */
+	KN_MATCH_PROTO_PORT_SET,       /* meta l4proto . th dport @set */
+	KN_MATCH_DADDR_PROTO_PORT_SET, /* ip daddr . meta l4proto . th dport @set */
 };
 
 struct kn_match {
@@ -67,14 +67,14 @@ struct kn_match {
 };
 
 enum kn_verdict {
-	KN_VERDICT_NONE,	/* no verdict (continue) */
+	KN_VERDICT_NONE, /* no verdict (continue) */
 	KN_VERDICT_ACCEPT,
 	KN_VERDICT_DROP,
 	KN_VERDICT_RETURN,
-	KN_VERDICT_JUMP,	/* target: chain */
-	KN_VERDICT_GOTO,	/* target: chain */
-	KN_VERDICT_VMAP_SADDR,	/* ip saddr vmap @target (family required) */
-	KN_VERDICT_VMAP_DADDR,	/* ip daddr vmap @target (family required) */
+	KN_VERDICT_JUMP,       /* target: chain */
+	KN_VERDICT_GOTO,       /* target: chain */
+	KN_VERDICT_VMAP_SADDR, /* ip saddr vmap @target (family required) */
+	KN_VERDICT_VMAP_DADDR, /* ip daddr vmap @target (family required) */
 };
 
 #define KN_RULE_MAX_MATCH 4
@@ -124,8 +124,7 @@ struct kn_set *kn_program_add_set(struct kn_program *p, const char *name, enum k
 				  bool interval, const char *comment);
 struct kn_set *kn_program_add_vmap(struct kn_program *p, const char *name, enum kn_key_type key,
 				   const char *comment);
-struct kn_chain *kn_program_add_chain(struct kn_program *p, const char *name,
-				      const char *comment);
+struct kn_chain *kn_program_add_chain(struct kn_program *p, const char *name, const char *comment);
 struct kn_chain *kn_program_add_base_chain(struct kn_program *p, const char *name,
 					   enum kn_hook hook, int prio, const char *comment);
 

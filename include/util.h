@@ -22,8 +22,7 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Grow *v (of *cap elements of size sz) so that it holds at least n. */
 void grow_array(void **v, size_t *cap, size_t n, size_t sz);
-#define VEC_PUSH(v, n, cap) \
-	(grow_array((void **)&(v), &(cap), (n) + 1, sizeof(*(v))), &(v)[(n)++])
+#define VEC_PUSH(v, n, cap) (grow_array((void **)&(v), &(cap), (n) + 1, sizeof(*(v))), &(v)[(n)++])
 
 /* A growable string.  Every strbuf has a hard maximum (max, 0 = 256 MiB);
  * appends past it set the overflow flag and are dropped. */

@@ -26,7 +26,7 @@
 /* Exit statuses, documented in kube-nftctl(8). */
 enum {
 	EXIT_OK = 0,
-	EXIT_FAIL = 1,	  /* nothing was applied */
+	EXIT_FAIL = 1, /* nothing was applied */
 	EXIT_USAGE = 2,
 	EXIT_SKIPPED = 3, /* done, but invalid objects were skipped */
 	EXIT_DENIED = 4,  /* explain: the connection is denied */
@@ -40,9 +40,11 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  compile [--node NAME | --all-nodes] FILE...  print the ruleset as an nft -f script\n"
 	"  apply [--node NAME | --all-nodes] FILE...    program the ruleset in one transaction\n"
-	"  flush                                         remove the ruleset (table inet kube-nftd)\n"
+	"  flush                                         remove the ruleset (table inet "
+	"kube-nftd)\n"
 	"  explain --from SRC --to DST [--proto P] [--port N] FILE...\n"
-	"                                                tell whether a new connection is allowed,\n"
+	"                                                tell whether a new connection is "
+	"allowed,\n"
 	"                                                and by which rules\n"
 	"  version                                       print the version\n"
 	"\n"
@@ -124,8 +126,8 @@ load_and_compile(struct opts *o, char **files, int nfiles, bool *skipped,
 		goto out;
 	*skipped = res.invalid > 0;
 	if (res.invalid)
-		log_warn("%zu invalid object%s skipped; everything else is enforced",
-			 res.invalid, res.invalid == 1 ? "" : "s");
+		log_warn("%zu invalid object%s skipped; everything else is enforced", res.invalid,
+			 res.invalid == 1 ? "" : "s");
 	copts.node = o->all_nodes ? NULL : o->node;
 	copts.table = o->table;
 	p = kn_compile(s, &copts, st);
@@ -177,7 +179,7 @@ cmd_apply(struct opts *o, char **files, int nfiles)
 	struct kn_err err;
 	bool skipped = false;
 	double t0;
-	int rc = EXIT_FAIL;
+	int rc = EXIT_FAIL, r;
 
 	p = load_and_compile(o, files, nfiles, &skipped, &st);
 	if (!p)
@@ -188,9 +190,14 @@ cmd_apply(struct opts *o, char **files, int nfiles)
 		goto out;
 	}
 	t0 = now_ms();
-	if (kn_nl_apply(nl, p, &err) < 0) {
+	r = kn_nl_apply(nl, p, &err);
+	if (r < 0) {
 		log_err("%s", err.msg);
-		log_err("nothing was applied; the previous ruleset is unchanged");
+		if (r == -ENOBUFS)
+			log_err("the kernel's answer was lost: the ruleset may or may not have "
+				"been replaced; apply again");
+		else
+			log_err("nothing was applied; the previous ruleset is unchanged");
 		goto out;
 	}
 	kn_nl_get_stats(nl, &nst);
@@ -198,8 +205,7 @@ cmd_apply(struct opts *o, char **files, int nfiles)
 		 "egress), %zu policies, %zu sets, %zu chains, %zu rules, %zu elements; "
 		 "%zu messages, %zu bytes, %.1f ms",
 		 p->table, st.local_pods, st.isolated_ingress, st.isolated_egress, st.policies,
-		 st.sets, st.chains, st.rules, st.elements, nst.messages, nst.bytes,
-		 now_ms() - t0);
+		 st.sets, st.chains, st.rules, st.elements, nst.messages, nst.bytes, now_ms() - t0);
 	rc = skipped ? EXIT_SKIPPED : EXIT_OK;
 out:
 	kn_nl_close(nl);
@@ -342,7 +348,8 @@ cmd_explain(struct opts *o, char **files, int nfiles)
 			ok = explain_on(o, s, snode, "egress of the source", &pkt, KN_HOOK_FORWARD);
 		if (dnode && (!snode || strcmp(snode, dnode) != 0))
 			ok = explain_on(o, s, dnode, "ingress of the destination", &pkt,
-					KN_HOOK_FORWARD) && ok;
+					KN_HOOK_FORWARD) &&
+			     ok;
 		printf("  => %s\n", ok ? "allowed" : "denied");
 		all_allowed = all_allowed && ok;
 	}
@@ -454,7 +461,8 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "compile") == 0 || strcmp(cmd, "apply") == 0) {
 		if (nfiles == 0)
 			usage_error("%s: at least one FILE (or -) is required", cmd);
-		return cmd[0] == 'c' ? cmd_compile(&o, files, nfiles) : cmd_apply(&o, files, nfiles);
+		return cmd[0] == 'c' ? cmd_compile(&o, files, nfiles)
+				     : cmd_apply(&o, files, nfiles);
 	}
 	if (strcmp(cmd, "explain") == 0) {
 		if (nfiles == 0)

@@ -164,8 +164,8 @@ policy_base(const struct kn_netpol *np)
 
 	if (nlen <= POLICY_PART_MAX)
 		return xasprintf("np/%s/%s", np->ns, np->name);
-	return xasprintf("np/%s/%.*s~%08llx", np->ns,
-			 (int)(POLICY_PART_MAX - strlen(np->ns) - 10), np->name,
+	return xasprintf("np/%s/%.*s~%08llx", np->ns, (int)(POLICY_PART_MAX - strlen(np->ns) - 10),
+			 np->name,
 			 (unsigned long long)(hash64(np->name, strlen(np->name), HASH64_SEED) &
 					      0xffffffffULL));
 }
@@ -344,7 +344,8 @@ fill_port_set(const struct kn_np_rule *rule, struct kn_set *s)
 		struct port_range cur = v[i++];
 		struct kn_elem *e;
 
-		while (i < n && v[i].proto == cur.proto && (uint32_t)v[i].lo <= (uint32_t)cur.hi + 1) {
+		while (i < n && v[i].proto == cur.proto &&
+		       (uint32_t)v[i].lo <= (uint32_t)cur.hi + 1) {
 			if (v[i].hi > cur.hi)
 				cur.hi = v[i].hi;
 			i++;
@@ -375,7 +376,8 @@ add_named_for_pod(const struct kn_np_rule *rule, const struct kn_pod *pod, struc
 
 			if (!cp->name || cp->proto != pt->proto || strcmp(cp->name, pt->port_name))
 				continue;
-			snprintf(comment, sizeof(comment), "%s/%s %s", pod->ns, pod->name, cp->name);
+			snprintf(comment, sizeof(comment), "%s/%s %s", pod->ns, pod->name,
+				 cp->name);
 			for (size_t a = 0; a < pod->nips; a++) {
 				struct kn_set *s = pod->ips[a].family == AF_INET6 ? v6 : v4;
 				struct kn_elem *e = kn_set_add_elem(s);
@@ -475,13 +477,12 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 		struct kn_set *ps[2];
 
 		for (int f = 0; f < 2; f++) {
-			char *comment = xasprintf("%s %s", what,
-						  d == DIR_INGRESS ? "from" : "to");
+			char *comment = xasprintf("%s %s", what, d == DIR_INGRESS ? "from" : "to");
 
-			peers[f] = xasprintf("%s/%s/%zu/peers-%s", base, dir_name[d], idx,
-					     fam_sfx[f]);
-			ps[f] = kn_program_add_set(c->p, peers[f],
-						   f ? KN_KEY_IPV6 : KN_KEY_IPV4, true, comment);
+			peers[f] =
+				xasprintf("%s/%s/%zu/peers-%s", base, dir_name[d], idx, fam_sfx[f]);
+			ps[f] = kn_program_add_set(c->p, peers[f], f ? KN_KEY_IPV6 : KN_KEY_IPV4,
+						   true, comment);
 			free(comment);
 		}
 		fill_peer_sets(c, np, rule, ps[0], ps[1]);
@@ -502,8 +503,8 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 		for (int f = 0; f < 2; f++) {
 			char *comment = xasprintf("%s named ports", what);
 
-			named_sets[f] = xasprintf("%s/%s/%zu/named-%s", base, dir_name[d], idx,
-						  fam_sfx[f]);
+			named_sets[f] =
+				xasprintf("%s/%s/%zu/named-%s", base, dir_name[d], idx, fam_sfx[f]);
 			ns[f] = kn_program_add_set(c->p, named_sets[f], named_key[f], false,
 						   comment);
 			free(comment);
@@ -552,8 +553,9 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 		bool with_peers = has_peers && d == DIR_INGRESS;
 
 		for (int f = 0; f < 2; f++)
-			add_accept(chain, fam[f], what, with_peers ? KN_MATCH_SADDR_SET : KN_MATCH_NONE,
-				   peers[f], KN_MATCH_DADDR_PROTO_PORT_SET, named_sets[f]);
+			add_accept(chain, fam[f], what,
+				   with_peers ? KN_MATCH_SADDR_SET : KN_MATCH_NONE, peers[f],
+				   KN_MATCH_DADDR_PROTO_PORT_SET, named_sets[f]);
 	}
 	for (int f = 0; f < 2; f++) {
 		free(peers[f]);
@@ -601,8 +603,8 @@ compile_policies(struct ctx *c)
 		c->st->policies++;
 		base = policy_base(np);
 		for (int d = DIR_INGRESS; d <= DIR_EGRESS; d++) {
-			const struct kn_np_rule *rules = d == DIR_INGRESS ? np->in_rules
-									  : np->eg_rules;
+			const struct kn_np_rule *rules =
+				d == DIR_INGRESS ? np->in_rules : np->eg_rules;
 			size_t nrules = d == DIR_INGRESS ? np->nin : np->neg;
 			struct kn_chain *chain;
 			char *name, *comment;
@@ -619,9 +621,8 @@ compile_policies(struct ctx *c)
 			for (size_t i = 0; i < nsel; i++) {
 				size_t k = sel[i];
 
-				c->pod_pols[d][k] = xreallocarray(c->pod_pols[d][k],
-								  c->pod_npols[d][k] + 1,
-								  sizeof(size_t));
+				c->pod_pols[d][k] = xreallocarray(
+					c->pod_pols[d][k], c->pod_npols[d][k] + 1, sizeof(size_t));
 				c->pod_pols[d][k][c->pod_npols[d][k]++] = pi;
 			}
 			free(name);
@@ -729,8 +730,9 @@ compile_groups(struct ctx *c, struct kn_set *maps[2][2])
 				r->counter = true;
 				kn_rule_set_verdict(r, KN_VERDICT_DROP, NULL);
 				{
-					char *dc = xasprintf("no %s rule of these policies allows it",
-							     dir_name[d]);
+					char *dc =
+						xasprintf("no %s rule of these policies allows it",
+							  dir_name[d]);
 
 					kn_rule_set_comment(r, dc);
 					free(dc);
@@ -837,8 +839,7 @@ kn_compile(struct kn_store *s, const struct kn_compile_opts *opts, struct kn_com
 
 	fe = add_base(&c, "forward-egress", KN_HOOK_FORWARD, 0,
 		      "egress policies of local pods, routed traffic");
-	fi = add_base(&c, "forward-ingress", KN_HOOK_FORWARD, 1,
-		      "ingress policies of local pods");
+	fi = add_base(&c, "forward-ingress", KN_HOOK_FORWARD, 1, "ingress policies of local pods");
 	ie = add_base(&c, "input-egress", KN_HOOK_INPUT, 0,
 		      "egress policies of local pods, traffic to this node");
 	add_dispatch(fe, KN_VERDICT_VMAP_SADDR, "egress-v4", "egress-v6");

@@ -79,8 +79,7 @@ find_slot(struct kn_loop *l, int fd)
 }
 
 int
-kn_loop_add_fd(struct kn_loop *l, int fd, uint32_t events, const char *name, kn_fd_cb cb,
-	       void *arg)
+kn_loop_add_fd(struct kn_loop *l, int fd, uint32_t events, const char *name, kn_fd_cb cb, void *arg)
 {
 	struct slot *s = xcalloc(1, sizeof(*s));
 	struct epoll_event ev = {.events = events};

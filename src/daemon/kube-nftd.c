@@ -305,6 +305,15 @@ update_status(struct daemon *d)
 
 static void commit_now(struct daemon *d);
 
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
 static void
 debounce_fired(void *arg)
 {
@@ -346,15 +355,14 @@ commit_now(struct daemon *d)
 	struct kn_nl_stats nst;
 	struct kn_program *p;
 	struct kn_err err;
-	uint64_t t0 = kn_now_ms();
-	double ms;
+	double t0 = now_ms(), ms;
 	int r;
 
 	kn_timer_disarm(d->debounce);
 	d->first_pending_ms = 0;
 	p = kn_compile(d->store, &copts, &cst);
 	r = kn_nl_apply(d->nl, p, &err);
-	ms = (double)(kn_now_ms() - t0);
+	ms = now_ms() - t0;
 	kn_program_free(p);
 	if (r < 0) {
 		d->st.failures++;

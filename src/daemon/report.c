@@ -12,8 +12,7 @@
 
 #include "daemon.h"
 
-const double kn_latency_bounds_ms[KN_LATENCY_BUCKETS] = {0.5, 1, 2, 5, 10, 20, 50, 100, 500,
-							 1000};
+const double kn_latency_bounds_ms[KN_LATENCY_BUCKETS] = {0.5, 1, 2, 5, 10, 20, 50, 100, 500, 1000};
 
 void
 kn_notify(const char *msg)

@@ -31,7 +31,8 @@ kn_set_lookup(const struct kn_set *s, const struct kn_addr *addr, uint8_t proto,
 			break;
 		case KN_KEY_PROTO_PORT:
 			m = e->proto == proto &&
-			    (s->interval ? port >= e->port && port <= e->port_end : port == e->port);
+			    (s->interval ? port >= e->port && port <= e->port_end
+					 : port == e->port);
 			break;
 		case KN_KEY_IPV4_PROTO_PORT:
 		case KN_KEY_IPV6_PROTO_PORT:
@@ -107,9 +108,8 @@ trace_rule(struct strbuf *trace, const struct kn_chain *c, size_t i, const char 
 
 	if (!trace)
 		return;
-	strbuf_printf(trace, "  %s: rule %zu%s%s%s: %s\n", c->name, i + 1,
-		      r->comment ? " (" : "", r->comment ? r->comment : "", r->comment ? ")" : "",
-		      what);
+	strbuf_printf(trace, "  %s: rule %zu%s%s%s: %s\n", c->name, i + 1, r->comment ? " (" : "",
+		      r->comment ? r->comment : "", r->comment ? ")" : "", what);
 }
 
 static enum chain_result
@@ -148,8 +148,8 @@ run_base(const struct kn_program *p, const struct kn_chain *base, const struct k
 		if (v == KN_VERDICT_VMAP_SADDR || v == KN_VERDICT_VMAP_DADDR) {
 			const struct kn_set *m = kn_program_find_set(p, r->target);
 			const struct kn_elem *e = NULL;
-			const struct kn_addr *a = v == KN_VERDICT_VMAP_SADDR ? &pkt->saddr
-									     : &pkt->daddr;
+			const struct kn_addr *a =
+				v == KN_VERDICT_VMAP_SADDR ? &pkt->saddr : &pkt->daddr;
 
 			if (!m || !kn_set_lookup(m, a, 0, 0, &e) || !e->target) {
 				i++;

@@ -43,7 +43,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>

@@ -49,8 +49,8 @@ struct kn_dirsrc {
 	size_t nfiles, cap;
 };
 
-static void
-report(struct kn_dirsrc *d, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void report(struct kn_dirsrc *d, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void
 report(struct kn_dirsrc *d, int level, const char *fmt, ...)
@@ -217,6 +217,13 @@ read_file(struct kn_dirsrc *d, const char *name)
 		for (size_t i = 0; i < rc.nobjs; i++)
 			kn_object_free(&rc.objs[i]);
 		free(rc.objs);
+		if (!f && d->nfiles < DIRSRC_MAX_FILES) {
+			/* Remembered with no objects, so that status counts it
+			 * as failing until a good write replaces it. */
+			f = VEC_PUSH(d->files, d->nfiles, d->cap);
+			memset(f, 0, sizeof(*f));
+			f->name = xstrdup(name);
+		}
 		if (f)
 			f->failed = true;
 		return 0;
@@ -435,7 +442,7 @@ kn_dirsrc_get_stats(const struct kn_dirsrc *d, struct kn_dirsrc_stats *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	for (size_t i = 0; i < d->nfiles; i++) {
-		ret->files++;
+		ret->files += !d->files[i].failed;
 		ret->failed_files += d->files[i].failed;
 		ret->invalid += d->files[i].invalid;
 	}

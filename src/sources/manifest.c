@@ -94,8 +94,8 @@ read_json(struct walk *w, const char *buf, size_t len)
 			off++;
 		if (off >= len)
 			break;
-		v = json_loadb(buf + off, len - off, JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
-			       &jerr);
+		v = json_loadb(buf + off, len - off,
+			       JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &jerr);
 		if (!v) {
 			snprintf(w->err->msg, sizeof(w->err->msg), "%s: line %d column %d: %s",
 				 w->name, jerr.line, jerr.column, jerr.text);

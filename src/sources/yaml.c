@@ -49,7 +49,8 @@ parser_err(struct yctx *y)
 {
 	char what[256];
 
-	snprintf(what, sizeof(what), "%s%s%s", y->parser.problem ? y->parser.problem : "syntax error",
+	snprintf(what, sizeof(what), "%s%s%s",
+		 y->parser.problem ? y->parser.problem : "syntax error",
 		 y->parser.context ? " " : "", y->parser.context ? y->parser.context : "");
 	set_err(y, &y->parser.problem_mark, what);
 }
@@ -249,7 +250,8 @@ parse_mapping(struct yctx *y, const yaml_event_t *start)
 		size_t i;
 		json_t *m;
 
-		json_array_foreach(merge, i, m) if (json_is_object(m)) json_object_update_missing(obj, m);
+		json_array_foreach(merge, i, m) if (json_is_object(m))
+			json_object_update_missing(obj, m);
 		json_decref(merge);
 	}
 	return obj;

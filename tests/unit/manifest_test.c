@@ -21,8 +21,8 @@ static int
 record(void *ctx, json_t *obj, const char *where)
 {
 	struct seen *s = ctx;
-	const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"),
-							     "name"));
+	const char *name =
+		json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
 
 	ATF_REQUIRE(s->n < 32);
 	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name ? name : "?");
@@ -131,8 +131,8 @@ ATF_TC_BODY(size_limit, tc)
 {
 	struct kn_err err;
 
-	ATF_CHECK_EQ(kn_manifest_read_buf("", (size_t)KN_MANIFEST_MAX_BYTES + 1, "big", record, NULL,
-					  &err),
+	ATF_CHECK_EQ(kn_manifest_read_buf("", (size_t)KN_MANIFEST_MAX_BYTES + 1, "big", record,
+					  NULL, &err),
 		     -EFBIG);
 	ATF_CHECK(strstr(err.msg, "big: larger than") != NULL);
 }

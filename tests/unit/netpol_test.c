@@ -113,13 +113,14 @@ ATF_TC_BODY(pod_selector_same_namespace, tc)
 ATF_TC_WITHOUT_HEAD(namespace_selector_only);
 ATF_TC_BODY(namespace_selector_only, tc)
 {
-	struct kn_store *s = model_with("apiVersion: networking.k8s.io/v1\n"
-					"kind: NetworkPolicy\n"
-					"metadata: {name: a-from-y, namespace: x}\n"
-					"spec:\n"
-					"  podSelector: {matchLabels: {pod: a}}\n"
-					"  ingress:\n"
-					"  - from: [{namespaceSelector: {matchLabels: {ns: y}}}]\n");
+	struct kn_store *s =
+		model_with("apiVersion: networking.k8s.io/v1\n"
+			   "kind: NetworkPolicy\n"
+			   "metadata: {name: a-from-y, namespace: x}\n"
+			   "spec:\n"
+			   "  podSelector: {matchLabels: {pod: a}}\n"
+			   "  ingress:\n"
+			   "  - from: [{namespaceSelector: {matchLabels: {ns: y}}}]\n");
 	const char *m = ".XXXXXXXX .XXXXXXXX .XXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX "
 			".XXXXXXXX .XXXXXXXX .XXXXXXXX";
 
@@ -323,18 +324,17 @@ ATF_TC_BODY(sctp_and_overlapping_ports, tc)
 {
 	/* Overlapping entries must merge (the kernel refuses overlapping
 	 * intervals); SCTP is matched like TCP and UDP. */
-	struct kn_store *s = model_with(
-		"apiVersion: networking.k8s.io/v1\n"
-		"kind: NetworkPolicy\n"
-		"metadata: {name: sctp, namespace: x}\n"
-		"spec:\n"
-		"  podSelector: {matchLabels: {pod: a}}\n"
-		"  ingress:\n"
-		"  - ports:\n"
-		"    - {port: 80, protocol: SCTP}\n"
-		"    - {port: 79, endPort: 81, protocol: SCTP}\n"
-		"    - {protocol: UDP}\n"
-		"    - {port: 81, protocol: UDP}\n");
+	struct kn_store *s = model_with("apiVersion: networking.k8s.io/v1\n"
+					"kind: NetworkPolicy\n"
+					"metadata: {name: sctp, namespace: x}\n"
+					"spec:\n"
+					"  podSelector: {matchLabels: {pod: a}}\n"
+					"  ingress:\n"
+					"  - ports:\n"
+					"    - {port: 80, protocol: SCTP}\n"
+					"    - {port: 79, endPort: 81, protocol: SCTP}\n"
+					"    - {protocol: UDP}\n"
+					"    - {port: 81, protocol: UDP}\n");
 	const char *closed = ".XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX "
 			     ".XXXXXXXX .XXXXXXXX .XXXXXXXX";
 
@@ -385,21 +385,22 @@ ATF_TC_BODY(egress_policy_type_only, tc)
 ATF_TC_WITHOUT_HEAD(policies_are_additive);
 ATF_TC_BODY(policies_are_additive, tc)
 {
-	struct kn_store *s = model_with("apiVersion: networking.k8s.io/v1\n"
-					"kind: NetworkPolicy\n"
-					"metadata: {name: one, namespace: x}\n"
-					"spec:\n"
-					"  podSelector: {matchLabels: {pod: a}}\n"
-					"  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]\n"
-					"---\n"
-					"apiVersion: networking.k8s.io/v1\n"
-					"kind: NetworkPolicy\n"
-					"metadata: {name: two, namespace: x}\n"
-					"spec:\n"
-					"  podSelector: {}\n"
-					"  ingress:\n"
-					"  - from: [{namespaceSelector: {matchLabels: {ns: z}},\n"
-					"            podSelector: {matchLabels: {pod: c}}}]\n");
+	struct kn_store *s =
+		model_with("apiVersion: networking.k8s.io/v1\n"
+			   "kind: NetworkPolicy\n"
+			   "metadata: {name: one, namespace: x}\n"
+			   "spec:\n"
+			   "  podSelector: {matchLabels: {pod: a}}\n"
+			   "  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]\n"
+			   "---\n"
+			   "apiVersion: networking.k8s.io/v1\n"
+			   "kind: NetworkPolicy\n"
+			   "metadata: {name: two, namespace: x}\n"
+			   "spec:\n"
+			   "  podSelector: {}\n"
+			   "  ingress:\n"
+			   "  - from: [{namespaceSelector: {matchLabels: {ns: z}},\n"
+			   "            podSelector: {matchLabels: {pod: c}}}]\n");
 	/* x/a: from x/b (one) or z/c (two); x/b, x/c: from z/c only. */
 	check_both(s, "tcp", 80,
 		   "...XXXXXX X..XXXXXX ...XXXXXX ...XXXXXX ...XXXXXX ...XXXXXX "
@@ -412,16 +413,17 @@ ATF_TC_BODY(ip_block_except, tc)
 {
 	/* ipBlock matches pod addresses too; except removes y/b; the IPv4
 	 * block says nothing about IPv6, which has its own block. */
-	struct kn_store *s = model_with("apiVersion: networking.k8s.io/v1\n"
-					"kind: NetworkPolicy\n"
-					"metadata: {name: cidr, namespace: x}\n"
-					"spec:\n"
-					"  podSelector: {matchLabels: {pod: a}}\n"
-					"  policyTypes: [Egress]\n"
-					"  egress:\n"
-					"  - to:\n"
-					"    - ipBlock: {cidr: 10.0.0.0/16, except: [10.0.2.2/32]}\n"
-					"    - ipBlock: {cidr: 'fd00::3:0/112'}\n");
+	struct kn_store *s =
+		model_with("apiVersion: networking.k8s.io/v1\n"
+			   "kind: NetworkPolicy\n"
+			   "metadata: {name: cidr, namespace: x}\n"
+			   "spec:\n"
+			   "  podSelector: {matchLabels: {pod: a}}\n"
+			   "  policyTypes: [Egress]\n"
+			   "  egress:\n"
+			   "  - to:\n"
+			   "    - ipBlock: {cidr: 10.0.0.0/16, except: [10.0.2.2/32]}\n"
+			   "    - ipBlock: {cidr: 'fd00::3:0/112'}\n");
 	const char *v4 = "XXXX.XXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX "
 			 "XXXXXXXXX XXXXXXXXX XXXXXXXXX";
 	const char *v6 = "......XXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX "

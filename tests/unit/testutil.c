@@ -192,7 +192,9 @@ tu_check_matrix(struct kn_store *s, const char *proto, int port, int family, con
 
 		snprintf(from, sizeof(from), "%s/%s", model_ns[fi / 3], model_pod[fi % 3]);
 		snprintf(to, sizeof(to), "%s/%s", model_ns[ti / 3], model_pod[ti % 3]);
-		got[i] = fi == ti ? want[i] : tu_reach(s, from, to, proto, port, family) ? 'X' : '.';
+		got[i] = fi == ti				      ? want[i]
+			 : tu_reach(s, from, to, proto, port, family) ? 'X'
+								      : '.';
 		if (got[i] != want[i])
 			ok = false;
 	}
@@ -206,8 +208,7 @@ tu_check_matrix(struct kn_store *s, const char *proto, int port, int family, con
 		for (int ti = 0; ti < 9; ti++) {
 			int i = fi * 9 + ti;
 
-			strbuf_printf(&sb, " %c%c%c", got[i], got[i] != want[i] ? '!' : ' ',
-				      ' ');
+			strbuf_printf(&sb, " %c%c%c", got[i], got[i] != want[i] ? '!' : ' ', ' ');
 		}
 		strbuf_putc(&sb, '\n');
 	}

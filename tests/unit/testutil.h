@@ -28,8 +28,8 @@ void tu_pod_addr(const char *ns, const char *pod, int family, struct kn_addr *re
 /* True when a new connection from pod ns1/p1 to ns2/p2 passes both
  * nodes' programs (the source's node sees its egress, the destination's
  * node its ingress).  proto is "tcp", "udp" or "sctp". */
-bool tu_reach(struct kn_store *s, const char *from, const char *to, const char *proto,
-	      int port, int family);
+bool tu_reach(struct kn_store *s, const char *from, const char *to, const char *proto, int port,
+	      int family);
 /* Compares the full 9x9 matrix for one protocol/port/family against
  * expected, a string of 9 rows of 9 characters ('X' allowed, '.'
  * blocked; rows are sources x/a x/b x/c y/a ... z/c, columns the same
@@ -38,8 +38,8 @@ bool tu_reach(struct kn_store *s, const char *from, const char *to, const char *
 void tu_check_matrix(struct kn_store *s, const char *proto, int port, int family,
 		     const char *expected);
 
-#define TU_ALL_ALLOWED                                                                    \
-	"XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX " \
+#define TU_ALL_ALLOWED                                                                             \
+	"XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX "         \
 	"XXXXXXXXX"
 
 #endif

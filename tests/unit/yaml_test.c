@@ -91,8 +91,9 @@ ATF_TC_BODY(alias_bomb_refused, tc)
 	strbuf_init(&sb, 0);
 	strbuf_puts(&sb, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
 	for (int i = 1; i < 9; i++)
-		strbuf_printf(&sb, "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, "
-				   "*a%d]\n",
+		strbuf_printf(&sb,
+			      "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, "
+			      "*a%d]\n",
 			      i, i, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1,
 			      i - 1);
 	docs = kn_yaml_parse(sb.buf, sb.len, "bomb.yaml", &err);

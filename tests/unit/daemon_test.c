@@ -1,0 +1,204 @@
+/* The daemon's building blocks: the epoll loop and its timers, the
+ * sd_notify protocol, status and metrics. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <atf-c.h>
+
+#include "daemon.h"
+#include "evloop.h"
+
+struct tstate {
+	struct kn_loop *l;
+	int order[8];
+	int n;
+	int pipe_reads;
+};
+
+static void
+t1(void *arg)
+{
+	struct tstate *s = arg;
+
+	s->order[s->n++] = 1;
+}
+
+static void
+t2(void *arg)
+{
+	struct tstate *s = arg;
+
+	s->order[s->n++] = 2;
+	kn_loop_stop(s->l);
+}
+
+ATF_TC_WITHOUT_HEAD(timers_fire_in_order);
+ATF_TC_BODY(timers_fire_in_order, tc)
+{
+	struct tstate s = {0};
+	struct kn_timer *a, *b, *c;
+
+	s.l = kn_loop_new();
+	ATF_REQUIRE(s.l != NULL);
+	a = kn_timer_new(s.l, "a", t1, &s);
+	b = kn_timer_new(s.l, "b", t2, &s);
+	c = kn_timer_new(s.l, "c", t1, &s);
+	ATF_REQUIRE(a && b && c);
+	kn_timer_arm(b, 30);
+	kn_timer_arm(a, 5);
+	kn_timer_arm(c, 10);
+	/* Disarmed timers never fire; re-arming moves the deadline. */
+	kn_timer_disarm(c);
+	ATF_CHECK(!kn_timer_armed(c));
+	ATF_CHECK(kn_timer_armed(a));
+	ATF_CHECK_EQ(kn_loop_run(s.l), 0);
+	ATF_CHECK_EQ(s.n, 2);
+	ATF_CHECK_EQ(s.order[0], 1);
+	ATF_CHECK_EQ(s.order[1], 2);
+	ATF_CHECK(!kn_timer_armed(a));
+	kn_timer_free(a);
+	kn_timer_free(b);
+	kn_timer_free(c);
+	kn_loop_free(s.l);
+}
+
+static void
+on_pipe(void *arg, int fd, uint32_t events)
+{
+	struct tstate *s = arg;
+	char buf[16];
+
+	ATF_CHECK(events & EPOLLIN);
+	if (read(fd, buf, sizeof(buf)) > 0)
+		s->pipe_reads++;
+	/* Removing a slot from inside a callback is safe. */
+	kn_loop_del_fd(s->l, fd);
+	kn_loop_stop(s->l);
+}
+
+ATF_TC_WITHOUT_HEAD(fd_callbacks);
+ATF_TC_BODY(fd_callbacks, tc)
+{
+	struct tstate s = {0};
+	int p[2];
+
+	s.l = kn_loop_new();
+	ATF_REQUIRE_EQ(pipe2(p, O_NONBLOCK), 0);
+	ATF_REQUIRE_EQ(kn_loop_add_fd(s.l, p[0], EPOLLIN, "pipe", on_pipe, &s), 0);
+	ATF_CHECK_EQ(kn_loop_add_fd(s.l, p[0], EPOLLIN, "again", on_pipe, &s), -EEXIST);
+	ATF_REQUIRE_EQ(write(p[1], "x", 1), 1);
+	ATF_CHECK_EQ(kn_loop_run(s.l), 0);
+	ATF_CHECK_EQ(s.pipe_reads, 1);
+	ATF_CHECK_EQ(kn_loop_mod_fd(s.l, p[0], EPOLLIN), -ENOENT);
+	close(p[0]);
+	close(p[1]);
+	kn_loop_free(s.l);
+}
+
+ATF_TC_WITHOUT_HEAD(notify_protocol);
+ATF_TC_BODY(notify_protocol, tc)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char path[256], buf[256];
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/notify", getcwd(buf, sizeof(buf)));
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ATF_REQUIRE(fd >= 0);
+	ATF_REQUIRE_EQ(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	unsetenv("NOTIFY_SOCKET");
+	kn_notify("READY=1"); /* no socket: nothing happens */
+	setenv("NOTIFY_SOCKET", path, 1);
+	kn_notify("READY=1");
+	kn_notify("STATUS=enforcing");
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ATF_REQUIRE(n > 0);
+	buf[n] = '\0';
+	ATF_CHECK_STREQ(buf, "READY=1");
+	n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT);
+	ATF_REQUIRE(n > 0);
+	buf[n] = '\0';
+	ATF_CHECK_STREQ(buf, "STATUS=enforcing");
+	close(fd);
+}
+
+ATF_TC_WITHOUT_HEAD(metrics);
+ATF_TC_BODY(metrics, tc)
+{
+	struct kn_daemon_stats st;
+	struct strbuf sb;
+	char buf[8192];
+	FILE *f;
+	size_t n;
+
+	memset(&st, 0, sizeof(st));
+	st.commits = 3;
+	st.failures = 1;
+	kn_daemon_observe_commit(&st, 0.3);
+	kn_daemon_observe_commit(&st, 4);
+	kn_daemon_observe_commit(&st, 5000);
+	st.objects[KN_KIND_POD] = 7;
+	strbuf_init(&sb, 0);
+	kn_daemon_format_metrics(&st, &sb);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_commits_total 3\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_commit_failures_total 1\n") != NULL);
+	/* Buckets are cumulative. */
+	ATF_CHECK(strstr(sb.buf, "_bucket{le=\"0.0005\"} 1\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "_bucket{le=\"0.005\"} 2\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "_bucket{le=\"1\"} 2\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "_bucket{le=\"+Inf\"} 3\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_objects{kind=\"Pod\"} 7\n") != NULL);
+	ATF_REQUIRE_EQ(kn_daemon_write_metrics("m.prom", &st), 0);
+	f = fopen("m.prom", "r");
+	ATF_REQUIRE(f != NULL);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ATF_CHECK_STREQ(buf, sb.buf);
+	ATF_CHECK(access("m.prom.tmp", F_OK) != 0);
+	ATF_CHECK_EQ(kn_daemon_write_metrics("/nonexistent/m.prom", &st), -ENOENT);
+	strbuf_free(&sb);
+}
+
+ATF_TC_WITHOUT_HEAD(status);
+ATF_TC_BODY(status, tc)
+{
+	struct kn_daemon_stats st;
+	struct strbuf sb;
+
+	memset(&st, 0, sizeof(st));
+	strbuf_init(&sb, 0);
+	kn_daemon_format_status(&st, "n1", "dir:/m", "kube-nftd", false, &sb);
+	ATF_CHECK(strstr(sb.buf, "node: n1\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "state: waiting for the first sync\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "last commit: never") != NULL);
+	ATF_CHECK(strstr(sb.buf, "last error: none\n") != NULL);
+	strbuf_reset(&sb);
+	st.last_commit_time = 86400;
+	snprintf(st.last_error, sizeof(st.last_error), "boom");
+	kn_daemon_format_status(&st, "n1", "dir:/m", "kube-nftd", true, &sb);
+	ATF_CHECK(strstr(sb.buf, "last commit: 1970-01-02T00:00:00Z") != NULL);
+	ATF_CHECK(strstr(sb.buf, "last error: boom\n") != NULL);
+	strbuf_free(&sb);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, timers_fire_in_order);
+	ATF_TP_ADD_TC(tp, fd_callbacks);
+	ATF_TP_ADD_TC(tp, notify_protocol);
+	ATF_TP_ADD_TC(tp, metrics);
+	ATF_TP_ADD_TC(tp, status);
+	return atf_no_error();
+}
