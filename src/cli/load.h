@@ -8,9 +8,9 @@
 #include "store.h"
 
 struct kn_load_result {
-	size_t objects;	 /* objects the compiler uses */
-	size_t ignored;	 /* other kinds, accepted and ignored */
-	size_t invalid;	 /* rejected by validation, logged and skipped */
+	size_t objects; /* objects the compiler uses */
+	size_t ignored; /* other kinds, accepted and ignored */
+	size_t invalid; /* rejected by validation, logged and skipped */
 };
 
 /* Reads every file ("-" is stdin) into s.  An invalid object is logged as
