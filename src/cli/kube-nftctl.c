@@ -12,8 +12,11 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "explain.h"
 #include "load.h"
 #include "log.h"
@@ -29,7 +32,7 @@ enum {
 	EXIT_FAIL = 1, /* nothing was applied */
 	EXIT_USAGE = 2,
 	EXIT_SKIPPED = 3, /* done, but invalid objects were skipped */
-	EXIT_DENIED = 4,  /* explain: the connection is denied */
+	EXIT_DENIED = 4,  /* explain: the connection is denied; audit: findings */
 };
 
 static const char usage_text[] =
@@ -46,6 +49,8 @@ static const char usage_text[] =
 	"                                                tell whether a new connection is "
 	"allowed,\n"
 	"                                                and by which rules\n"
+	"  audit [--node NAME | --all-nodes] FILE...    report likely mistakes in the policies\n"
+	"  status [--control-socket PATH]               show the state of the running kube-nftd\n"
 	"  version                                       print the version\n"
 	"\n"
 	"FILE is JSON or YAML (several documents allowed), single objects or Lists,\n"
@@ -60,13 +65,15 @@ static const char usage_text[] =
 	"  -d, --to DST       explain: destination, a pod or an address\n"
 	"  -p, --proto P      explain: tcp (default), udp or sctp\n"
 	"  -P, --port N       explain: destination port (default 80)\n"
+	"  -S, --control-socket PATH  status: the daemon's socket\n"
+	"                     (default /run/kube-nftd/control)\n"
 	"  -v, --verbose      more messages\n"
 	"  -h, --help         show this help\n"
 	"  -V, --version      show the version\n"
 	"\n"
 	"Exit status: 0 success; 1 failure, nothing applied; 2 usage error;\n"
 	"3 done, but invalid objects were reported and skipped;\n"
-	"explain: 0 allowed, 4 denied.\n";
+	"explain: 0 allowed, 4 denied; audit: 0 nothing found, 4 findings.\n";
 
 struct opts {
 	const char *node;
@@ -74,6 +81,8 @@ struct opts {
 	const char *table;
 	int verbose;
 	const char *from, *to, *proto;
+	const char *control;
+	bool node_given;
 	long port;
 	char hostname[HOST_NAME_MAX + 1];
 };
@@ -364,6 +373,59 @@ out:
 }
 
 static int
+cmd_audit(struct opts *o, char **files, int nfiles)
+{
+	struct kn_store *s = kn_store_new();
+	struct kn_load_result res;
+	size_t n;
+	int rc = EXIT_FAIL;
+
+	if (kn_load_files(s, files, (size_t)nfiles, &res) < 0)
+		goto out;
+	/* Without --node, audit the whole cluster: CI has no node. */
+	n = kn_audit(s, o->node_given ? o->node : NULL, stdout);
+	if (res.invalid)
+		log_warn("%zu invalid object%s skipped (see above)", res.invalid,
+			 res.invalid == 1 ? "" : "s");
+	rc = n || res.invalid ? EXIT_DENIED : EXIT_OK;
+out:
+	kn_store_free(s);
+	return rc;
+}
+
+/* Reads the daemon's status from its control socket and prints it. */
+static int
+cmd_status(struct opts *o)
+{
+	const char *path = o->control ? o->control : "/run/kube-nftd/control";
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char buf[4096];
+	ssize_t n;
+	int fd, rc = EXIT_FAIL;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		usage_error("control socket path too long: %s", path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		log_err("%s: %s (is kube-nftd running?)", path, strerror(errno));
+		goto out;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			goto out;
+	if (n < 0) {
+		log_err("%s: %s", path, strerror(errno));
+		goto out;
+	}
+	rc = EXIT_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int
 parse_opts(int argc, char **argv, const char *optstring, struct opts *o)
 {
 	static const struct option longopts[] = {
@@ -375,6 +437,7 @@ parse_opts(int argc, char **argv, const char *optstring, struct opts *o)
 		{"to", required_argument, NULL, 'd'},
 		{"proto", required_argument, NULL, 'p'},
 		{"port", required_argument, NULL, 'P'},
+		{"control-socket", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -385,6 +448,7 @@ parse_opts(int argc, char **argv, const char *optstring, struct opts *o)
 		switch (c) {
 		case 'n':
 			o->node = optarg;
+			o->node_given = true;
 			break;
 		case 'A':
 			o->all_nodes = true;
@@ -397,6 +461,9 @@ parse_opts(int argc, char **argv, const char *optstring, struct opts *o)
 			break;
 		case 'f':
 			o->from = optarg;
+			break;
+		case 'S':
+			o->control = optarg;
 			break;
 		case 'd':
 			o->to = optarg;
@@ -439,14 +506,14 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	/* Options may come before the command ("+" stops there) and after
 	 * it, mixed with the file names. */
-	parse_opts(argc, argv, "+n:At:vf:d:p:P:hV", &o);
+	parse_opts(argc, argv, "+n:At:vf:d:p:P:S:hV", &o);
 	if (optind >= argc)
 		usage_error("missing command");
 	cmd = argv[optind];
 	sub_argc = argc - optind;
 	sub_argv = argv + optind;
 	optind = 0; /* glibc: a full reset of getopt's state */
-	parse_opts(sub_argc, sub_argv, "n:At:vf:d:p:P:hV", &o);
+	parse_opts(sub_argc, sub_argv, "n:At:vf:d:p:P:S:hV", &o);
 	files = sub_argv + optind;
 	nfiles = sub_argc - optind;
 
@@ -475,6 +542,16 @@ main(int argc, char **argv)
 		if (nfiles)
 			usage_error("flush takes no FILE");
 		return cmd_flush(&o);
+	}
+	if (strcmp(cmd, "audit") == 0) {
+		if (nfiles == 0)
+			usage_error("audit: at least one FILE (or -) is required");
+		return cmd_audit(&o, files, nfiles);
+	}
+	if (strcmp(cmd, "status") == 0) {
+		if (nfiles)
+			usage_error("status takes no FILE");
+		return cmd_status(&o);
 	}
 	if (strcmp(cmd, "version") == 0) {
 		printf("kube-nftctl %s\n", PACKAGE_VERSION);

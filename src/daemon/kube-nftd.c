@@ -37,13 +37,11 @@
 #ifndef KN_SYSCONFDIR
 #define KN_SYSCONFDIR "/etc"
 #endif
-#ifndef KN_RUNSTATEDIR
-#define KN_RUNSTATEDIR "/run"
-#endif
 
 #define DEFAULT_CONFIG	 KN_SYSCONFDIR "/kube-nftd/kube-nftd.conf"
 #define DEFAULT_SOURCE	 "dir:" KN_SYSCONFDIR "/kube-nftd/manifests"
-#define DEFAULT_CONTROL	 KN_RUNSTATEDIR "/kube-nftd/control"
+/* /run whatever the prefix: systemd creates RuntimeDirectory there. */
+#define DEFAULT_CONTROL	 "/run/kube-nftd/control"
 #define DEFAULT_DEBOUNCE 10
 #define DEFAULT_MAXDELAY 100
 /* Retry backoff after a failed commit: from 1 s doubling to 30 s. */
