@@ -302,6 +302,7 @@ update_status(struct daemon *d)
 }
 
 static void commit_now(struct daemon *d);
+static void count_objects(struct daemon *d);
 
 static double
 now_ms(void)
@@ -390,6 +391,7 @@ commit_now(struct daemon *d)
 	d->st.last_batch_messages = nst.messages;
 	d->st.last_batch_bytes = nst.bytes;
 	kn_daemon_observe_commit(&d->st, ms);
+	count_objects(d);
 	log_info("committed table inet %s: %zu local pods, %zu policies, %zu elements, "
 		 "%zu messages, %.1f ms",
 		 d->cfg.table, cst.local_pods, cst.policies, cst.elements, nst.messages, ms);

@@ -1,0 +1,381 @@
+#! @ATF_SH@
+#
+# kube-nftd with a directory source, on the two-node cluster of lib.sh:
+# files dropped into and removed from the folder change what really
+# connects; signals, status, metrics and sd_notify behave as documented.
+
+KN_TOP_SRCDIR=@TOP_SRCDIR@
+KN_TOP_BUILDDIR=@TOP_BUILDDIR@
+. "$KN_TOP_SRCDIR/tests/netns/lib.sh"
+
+KN_DAEMON=$KN_TOP_BUILDDIR/src/kube-nftd
+
+common_head()
+{
+	atf_set descr "$1"
+	atf_set require.user root
+	atf_set require.progs "ip nft python3"
+}
+
+# daemon_start N [OPTION...]: run kube-nftd for node N in its namespace on
+# the folder dirN, with its control socket, log and metrics in the work dir.
+daemon_start()
+{
+	_n=$1
+	shift
+	mkdir -p "dir$_n"
+	ip netns exec "$(kn_node_netns "$_n")" "$KN_DAEMON" --node "node$_n" \
+		--source "dir:$(pwd)/dir$_n" --control-socket "$(pwd)/ctl$_n" \
+		--metrics-file "$(pwd)/metrics$_n.prom" --config /dev/null "$@" \
+		>"daemon$_n.log" 2>&1 &
+	echo "$!" >"daemon$_n.pid"
+	echo "$! daemon" >>"$KN_WORKDIR/kn.pids"
+}
+
+# commits N: the number of commits node N's daemon reports (0 if none yet).
+commits()
+{
+	"$KN_NFTCTL" status --control-socket "$(pwd)/ctl$1" 2>/dev/null |
+		awk '/^commits:/ { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# wait_commits N COUNT: wait until node N's daemon has committed COUNT times.
+wait_commits()
+{
+	_i=0
+	while [ "$(commits "$1")" -lt "$2" ]; do
+		_i=$((_i + 1))
+		if [ "$_i" -gt 100 ]; then
+			cat "daemon$1.log" >&2
+			atf_fail "node$1: no commit number $2 after 5 s"
+		fi
+		sleep 0.05
+	done
+}
+
+# publish FILE NAME: put FILE into both folders the way an editor or a
+# GitOps agent does: write a temporary file, then rename it in.
+publish()
+{
+	for _n in 1 2; do
+		cp "$1" "dir$_n/.$2.tmp"
+		mv "dir$_n/.$2.tmp" "dir$_n/$2"
+	done
+}
+
+deny_x()
+{
+	kn_netpol x deny '{"podSelector":{},"policyTypes":["Ingress"]}' >deny.json
+}
+
+OPEN_TABLE='
+     x/a x/b x/c y/a y/b y/c z/a z/b z/c
+x/a   -   X   X   X   X   X   X   X   X
+x/b   X   -   X   X   X   X   X   X   X
+x/c   X   X   -   X   X   X   X   X   X
+y/a   X   X   X   -   X   X   X   X   X
+y/b   X   X   X   X   -   X   X   X   X
+y/c   X   X   X   X   X   -   X   X   X
+z/a   X   X   X   X   X   X   -   X   X
+z/b   X   X   X   X   X   X   X   -   X
+z/c   X   X   X   X   X   X   X   X   -'
+
+DENY_X_TABLE='
+     x/a x/b x/c y/a y/b y/c z/a z/b z/c
+x/a   -   .   .   X   X   X   X   X   X
+x/b   .   -   .   X   X   X   X   X   X
+x/c   .   .   -   X   X   X   X   X   X
+y/a   .   .   .   -   X   X   X   X   X
+y/b   .   .   .   X   -   X   X   X   X
+y/c   .   .   .   X   X   -   X   X   X
+z/a   .   .   .   X   X   X   -   X   X
+z/b   .   .   .   X   X   X   X   -   X
+z/c   .   .   .   X   X   X   X   X   -'
+
+# ------------------------------------------------------------------------
+
+atf_test_case policy_file_added_and_removed cleanup
+policy_file_added_and_removed_head()
+{
+	common_head "A policy file dropped into the folder blocks traffic; removing it restores traffic"
+}
+policy_file_added_and_removed_body()
+{
+	kn_setup
+	kn_state state.json
+	mkdir dir1 dir2
+	cp state.json dir1/ && cp state.json dir2/
+	daemon_start 1
+	daemon_start 2
+	wait_commits 1 1
+	wait_commits 2 1
+	echo "$OPEN_TABLE" | kn_expect tcp/80 udp/81
+	kn_verify
+
+	deny_x
+	publish deny.json deny.json
+	wait_commits 1 2
+	wait_commits 2 2
+	echo "$DENY_X_TABLE" | kn_expect tcp/80 udp/81
+	kn_verify
+	grep -q "dir1/deny.json changed" daemon1.log || atf_fail "the change was not logged"
+
+	rm dir1/deny.json dir2/deny.json
+	wait_commits 1 3
+	wait_commits 2 3
+	echo "$OPEN_TABLE" | kn_expect tcp/80 udp/81
+	kn_verify
+}
+policy_file_added_and_removed_cleanup()
+{
+	kn_cleanup
+}
+
+atf_test_case broken_file_keeps_enforcement cleanup
+broken_file_keeps_enforcement_head()
+{
+	common_head "A file that stops parsing keeps its previous objects enforced"
+}
+broken_file_keeps_enforcement_body()
+{
+	kn_setup x/a x/c y/a
+	kn_state state.json
+	deny_x
+	mkdir dir1 dir2
+	for n in 1 2; do cp state.json deny.json "dir$n/"; done
+	daemon_start 1
+	daemon_start 2
+	wait_commits 1 1
+	wait_commits 2 1
+	# A half-written file (what a crashed editor leaves): x stays closed.
+	for n in 1 2; do printf '{"apiVersion": "networking.k8s.io/v1", "kind": "Netw' \
+		>"dir$n/deny.json"; done
+	sleep 0.3
+	grep -q "keeping its previous objects" daemon1.log || atf_fail "no error was logged"
+	kn_expect tcp/80 <<'EOF'
+     x/a x/c y/a
+x/a   -   .   X
+x/c   .   -   X
+y/a   .   .   -
+EOF
+	kn_verify
+	"$KN_NFTCTL" status --control-socket "$(pwd)/ctl1" | grep -q "(1 failing)" ||
+		atf_fail "status does not show the failing file"
+}
+broken_file_keeps_enforcement_cleanup()
+{
+	kn_cleanup
+}
+
+atf_test_case pod_ip_reuse cleanup
+pod_ip_reuse_head()
+{
+	common_head "An address reused by a new pod in another namespace gets the new pod's policies"
+}
+pod_ip_reuse_body()
+{
+	kn_setup x/a x/b y/a
+	# y is closed for ingress, x is open.
+	kn_netpol y deny '{"podSelector":{},"policyTypes":["Ingress"]}' >deny-y.json
+	kn_state state.json deny-y.json
+	mkdir dir1 dir2
+	for n in 1 2; do cp state.json "dir$n/state.json"; done
+	daemon_start 1
+	daemon_start 2
+	wait_commits 1 1
+	wait_commits 2 1
+	kn_expect tcp/80 <<'EOF'
+     x/a x/b y/a
+x/a   -   X   .
+x/b   X   -   .
+y/a   X   X   -
+EOF
+	kn_verify
+	# x/b is deleted and its address is given to a new pod y/reused.
+	cat >reuse.py <<'EOF'
+import json, sys
+state = json.load(sys.stdin)
+items = []
+for o in state["items"]:
+    if o["kind"] == "Pod" and o["metadata"]["namespace"] == "x" and o["metadata"]["name"] == "b":
+        o = json.loads(json.dumps(o))
+        o["metadata"] = {"namespace": "y", "name": "reused", "labels": {"pod": "reused"}}
+    items.append(o)
+state["items"] = items
+json.dump(state, sys.stdout)
+EOF
+	python3 reuse.py <state.json >state2.json || atf_fail "cannot rewrite the state"
+	for n in 1 2; do cp state2.json "dir$n/.s.tmp" && mv "dir$n/.s.tmp" "dir$n/state.json"; done
+	wait_commits 1 2
+	wait_commits 2 2
+	# The server in x/b's namespace now stands for y/reused: closed.
+	kn_expect tcp/80 <<'EOF'
+     x/a x/b y/a
+x/a   -   .   .
+x/b   X   -   .
+y/a   X   .   -
+EOF
+	kn_verify
+}
+pod_ip_reuse_cleanup()
+{
+	kn_cleanup
+}
+
+atf_test_case long_connection_survives_updates cleanup
+long_connection_survives_updates_head()
+{
+	common_head "An allowed long-lived connection is not disturbed by unrelated updates"
+}
+long_connection_survives_updates_body()
+{
+	kn_setup x/a x/c y/a z/a
+	kn_state state.json
+	mkdir dir1 dir2
+	for n in 1 2; do cp state.json "dir$n/"; done
+	daemon_start 1
+	daemon_start 2
+	wait_commits 1 1
+	wait_commits 2 1
+	# An echo server in x/c, and x/a keeping one TCP connection to it
+	# open, talking over it every 50 ms for 3 s: it must never break.
+	cat >echo.py <<'EOF'
+import socket, sys
+srv = socket.create_server(("0.0.0.0", 9000))
+print("ready", flush=True)
+conn, _ = srv.accept()
+while True:
+    data = conn.recv(64)
+    if not data:
+        break
+    conn.sendall(data)
+EOF
+	ip netns exec "$(kn_pod_netns x/c)" python3 echo.py >echo.out 2>&1 &
+	echo "$! echo" >>"$KN_WORKDIR/kn.pids"
+	i=0
+	until grep -q ready echo.out; do
+		i=$((i + 1)); [ "$i" -lt 100 ] || atf_fail "echo server not ready"; sleep 0.05
+	done
+	cat >client.py <<'EOF'
+import socket, sys, time
+s = socket.create_connection((sys.argv[1], 9000), timeout=2)
+ok = 0
+end = time.time() + 3
+while time.time() < end:
+    s.sendall(b"ping\n")
+    if not s.recv(64):
+        print("closed after", ok); sys.exit(1)
+    ok += 1
+    time.sleep(0.05)
+print("ok", ok)
+EOF
+	ip netns exec "$(kn_pod_netns x/a)" python3 client.py "$(kn_addr x/c 4)" >conn.out 2>&1 &
+	client=$!
+	for i in 1 2 3 4 5; do
+		kn_netpol z "unrelated-$i" '{"podSelector":{},"policyTypes":["Ingress"]}' >u.json
+		publish u.json "u$i.json"
+		sleep 0.3
+	done
+	wait "$client" || { cat conn.out; atf_fail "the connection broke"; }
+	grep -q '^ok' conn.out || atf_fail "$(cat conn.out)"
+	[ "$(commits 1)" -ge 6 ] || atf_fail "only $(commits 1) commits on node1"
+}
+long_connection_survives_updates_cleanup()
+{
+	kn_cleanup
+}
+
+atf_test_case signals_status_metrics cleanup
+signals_status_metrics_head()
+{
+	common_head "READY after the first sync, SIGHUP resyncs, SIGTERM keeps the ruleset, --cleanup-on-exit removes it"
+}
+signals_status_metrics_body()
+{
+	kn_topology_init 1
+	node=$(kn_node_netns 1)
+	mkdir dir1
+	cp "$KN_TOP_SRCDIR/tests/golden/basic.yaml" dir1/
+	# A stand-in for systemd's notification socket.
+	python3 - "$(pwd)/notify" >notify.out <<'EOF' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(10)
+try:
+    while True:
+        msg = s.recv(4096).decode()
+        print(msg, flush=True)
+        if msg.startswith("STOPPING"):
+            break
+except socket.timeout:
+    pass
+EOF
+	echo "$! notify" >>"$KN_WORKDIR/kn.pids"
+	while [ ! -S notify ]; do sleep 0.05; done
+	NOTIFY_SOCKET=$(pwd)/notify daemon_start 1
+	wait_commits 1 1
+	grep -qx "READY=1" notify.out || atf_fail "no READY=1: $(cat notify.out)"
+	grep -q "^STATUS=enforcing 1 pods, 2 policies" notify.out ||
+		atf_fail "no STATUS: $(cat notify.out)"
+	"$KN_NFTCTL" status --control-socket "$(pwd)/ctl1" >status.out
+	grep -q "^state: synced" status.out || atf_fail "$(cat status.out)"
+	grep -q "^enforced: 1 local pods, 2 policies" status.out || atf_fail "$(cat status.out)"
+	grep -q "^kube_nftd_commits_total 1$" metrics1.prom || atf_fail "$(cat metrics1.prom)"
+	grep -q '^kube_nftd_objects{kind="Pod"} 3$' metrics1.prom || atf_fail "$(cat metrics1.prom)"
+
+	kill -HUP "$(cat daemon1.pid)"
+	wait_commits 1 2
+	grep -q "SIGHUP" daemon1.log || atf_fail "SIGHUP not logged"
+
+	kill -TERM "$(cat daemon1.pid)"
+	wait "$(cat daemon1.pid)" || atf_fail "kube-nftd exited with an error"
+	ip netns exec "$node" nft list table inet kube-nftd >/dev/null ||
+		atf_fail "the ruleset was removed on SIGTERM"
+	grep -q "STOPPING=1" notify.out || atf_fail "no STOPPING=1"
+
+	daemon_start 1 --cleanup-on-exit
+	wait_commits 1 1
+	kill -TERM "$(cat daemon1.pid)"
+	wait "$(cat daemon1.pid)"
+	if ip netns exec "$node" nft list table inet kube-nftd >/dev/null 2>&1; then
+		atf_fail "--cleanup-on-exit left the table"
+	fi
+}
+signals_status_metrics_cleanup()
+{
+	kn_cleanup
+}
+
+atf_test_case bad_options cleanup
+bad_options_head()
+{
+	common_head "Bad options and configuration files are refused with a clear message"
+}
+bad_options_body()
+{
+	atf_check -s exit:2 -e match:"unknown option|unrecognized option" "$KN_DAEMON" --bogus
+	atf_check -s exit:2 -e match:"debounce-ms: 'abc' is not a number" \
+		"$KN_DAEMON" --debounce-ms abc
+	printf 'node = n1\nfrobnicate = yes\n' >bad.conf
+	atf_check -s exit:1 -e match:"bad.conf:2: unknown setting 'frobnicate'" \
+		"$KN_DAEMON" --config bad.conf
+	atf_check -s exit:1 -e match:"only dir:PATH" "$KN_DAEMON" --config /dev/null \
+		--source ftp:x
+	atf_check -s exit:0 -o match:"^kube-nftd [0-9]" "$KN_DAEMON" --version
+	atf_check -s exit:0 -o match:"--cleanup-on-exit" "$KN_DAEMON" --help
+}
+bad_options_cleanup()
+{
+	kn_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case policy_file_added_and_removed
+	atf_add_test_case broken_file_keeps_enforcement
+	atf_add_test_case pod_ip_reuse
+	atf_add_test_case long_connection_survives_updates
+	atf_add_test_case signals_status_metrics
+	atf_add_test_case bad_options
+}
