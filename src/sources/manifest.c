@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -76,6 +77,179 @@ looks_like_json(const char *buf, size_t len)
 	return false;
 }
 
+/* Offset just past the JSON value starting at off (after whitespace), or
+ * 0 when the text is malformed: a fast scan that builds nothing, used to
+ * find a List's items without parsing everything else. */
+static size_t
+skip_value(const char *buf, size_t len, size_t off)
+{
+	size_t depth = 0;
+
+	while (off < len) {
+		char c = buf[off];
+
+		if (c == '"') {
+			/* memchr to the next quote, then count the backslashes
+			 * before it: an odd number escapes it. */
+			for (off++;;) {
+				const char *q = memchr(buf + off, '"', len - off);
+				size_t bs = 0;
+
+				if (!q)
+					return 0;
+				off = (size_t)(q - buf);
+				while (off - bs > 0 && buf[off - bs - 1] == '\\')
+					bs++;
+				off++;
+				if (bs % 2 == 0)
+					break;
+			}
+		} else if (c == '{' || c == '[') {
+			depth++;
+			off++;
+			continue;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return 0;
+			depth--;
+			off++;
+		} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' ||
+			   c == ':') {
+			if (depth == 0 && (c == ',' || c == ':'))
+				return 0;
+			off++;
+			continue;
+		} else {
+			/* A number or a literal. */
+			while (off < len && !strchr(" \t\n\r,:]}", buf[off]))
+				off++;
+		}
+		if (depth == 0)
+			return off;
+	}
+	return 0;
+}
+
+static size_t
+skip_ws(const char *buf, size_t len, size_t off)
+{
+	while (off < len &&
+	       (buf[off] == ' ' || buf[off] == '\t' || buf[off] == '\n' || buf[off] == '\r'))
+		off++;
+	return off;
+}
+
+/* Finds, in the top-level object at off, the raw "kind" string and where
+ * the "items" array starts.  Returns false when the object is not a List
+ * (or the scan fails: the full parser then reports the error). */
+static bool
+find_list_items(const char *buf, size_t len, size_t off, size_t *ret_items, size_t *ret_end)
+{
+	const char *kind = NULL;
+	size_t kind_len = 0, items = 0;
+
+	off = skip_ws(buf, len, off);
+	if (off >= len || buf[off] != '{')
+		return false;
+	off = skip_ws(buf, len, off + 1);
+	while (off < len && buf[off] == '"') {
+		size_t kstart = off + 1, kend, vstart, vend;
+
+		kend = skip_value(buf, len, off);
+		if (!kend)
+			return false;
+		off = skip_ws(buf, len, kend);
+		if (off >= len || buf[off] != ':')
+			return false;
+		vstart = skip_ws(buf, len, off + 1);
+		vend = skip_value(buf, len, vstart);
+		if (!vend)
+			return false;
+		if (kend - 1 - kstart == 4 && memcmp(buf + kstart, "kind", 4) == 0 &&
+		    buf[vstart] == '"') {
+			kind = buf + vstart + 1;
+			kind_len = vend - vstart - 2;
+		} else if (kend - 1 - kstart == 5 && memcmp(buf + kstart, "items", 5) == 0 &&
+			   buf[vstart] == '[') {
+			items = vstart;
+		}
+		off = skip_ws(buf, len, vend);
+		if (off < len && buf[off] == ',')
+			off = skip_ws(buf, len, off + 1);
+	}
+	if (off >= len || buf[off] != '}')
+		return false;
+	if (!kind || !items || kind_len < 4 || memcmp(kind + kind_len - 4, "List", 4) != 0)
+		return false;
+	*ret_items = items;
+	*ret_end = off + 1;
+	return true;
+}
+
+static void
+json_error_at(struct walk *w, const char *buf, size_t base, const json_error_t *jerr)
+{
+	int line = 1, col = 0;
+
+	/* jansson counts from the start of the piece it parsed. */
+	for (size_t i = 0; i < base; i++) {
+		if (buf[i] == '\n') {
+			line++;
+			col = 0;
+		} else {
+			col++;
+		}
+	}
+	snprintf(w->err->msg, sizeof(w->err->msg), "%s: line %d column %d: %s", w->name,
+		 line + jerr->line - 1, jerr->line == 1 ? col + jerr->column : jerr->column,
+		 jerr->text);
+}
+
+/* Parses a List's items one at a time: a 10k-pod `kubectl get -o json`
+ * is about 100 MB, and holding it whole as JSON values would take
+ * several times that in memory and most of the time in the allocator. */
+static int
+stream_items(struct walk *w, const char *buf, size_t len, size_t off, int doc)
+{
+	size_t n = 0;
+	int r;
+
+	off = skip_ws(buf, len, off + 1); /* past '[' */
+	while (off < len && buf[off] != ']') {
+		json_error_t jerr;
+		char where[512];
+		json_t *item;
+
+		item = json_loadb(buf + off, len - off,
+				  JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+				  &jerr);
+		if (!item) {
+			json_error_at(w, buf, off, &jerr);
+			return -EINVAL;
+		}
+		off += jerr.position;
+		n++;
+		snprintf(where, sizeof(where), "%s: document %d, item %zu", w->name, doc, n);
+		r = json_is_null(item) ? 0 : walk(w, item, where, 1);
+		json_decref(item);
+		if (r)
+			return r;
+		off = skip_ws(buf, len, off);
+		if (off < len && buf[off] == ',')
+			off = skip_ws(buf, len, off + 1);
+		else if (off >= len || buf[off] != ']')
+			break;
+	}
+	if (off >= len || buf[off] != ']') {
+		json_error_t jerr = {.line = 1, .column = 1};
+
+		snprintf(jerr.text, sizeof(jerr.text), "',' or ']' expected in items");
+		json_error_at(w, buf, off < len ? off : len, &jerr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int
 read_json(struct walk *w, const char *buf, size_t len)
 {
@@ -88,21 +262,28 @@ read_json(struct walk *w, const char *buf, size_t len)
 		json_error_t jerr;
 		json_t *v;
 		char where[512];
+		size_t items, end;
 
-		while (off < len && (buf[off] == ' ' || buf[off] == '\t' || buf[off] == '\n' ||
-				     buf[off] == '\r'))
-			off++;
+		off = skip_ws(buf, len, off);
 		if (off >= len)
 			break;
+		doc++;
+		if (find_list_items(buf, len, off, &items, &end)) {
+			/* The fast scan found the List's end; its items are
+			 * parsed and handed out one by one. */
+			r = stream_items(w, buf, end, items, doc);
+			if (r)
+				return r;
+			off = end;
+			continue;
+		}
 		v = json_loadb(buf + off, len - off,
 			       JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &jerr);
 		if (!v) {
-			snprintf(w->err->msg, sizeof(w->err->msg), "%s: line %d column %d: %s",
-				 w->name, jerr.line, jerr.column, jerr.text);
+			json_error_at(w, buf, off, &jerr);
 			return -EINVAL;
 		}
 		off += jerr.position;
-		doc++;
 		if (json_is_array(v)) {
 			json_t *item;
 			size_t i;
@@ -187,6 +368,7 @@ kn_manifest_read_file(const char *path, kn_manifest_cb cb, void *ctx, struct kn_
 	bool is_stdin = strcmp(path, "-") == 0;
 	const char *name = is_stdin ? "<stdin>" : path;
 	struct strbuf sb;
+	struct stat st;
 	int fd, r;
 
 	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
@@ -194,6 +376,24 @@ kn_manifest_read_file(const char *path, kn_manifest_cb cb, void *ctx, struct kn_
 		r = -errno;
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", name, strerror(-r));
 		return r;
+	}
+	/* A regular file is mapped, not copied: big clusters' dumps are
+	 * hundreds of megabytes. */
+	if (!is_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+		void *map;
+
+		if ((uint64_t)st.st_size > KN_MANIFEST_MAX_BYTES) {
+			close(fd);
+			snprintf(err->msg, sizeof(err->msg), "%s: file too large", name);
+			return -EFBIG;
+		}
+		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (map != MAP_FAILED) {
+			close(fd);
+			r = kn_manifest_read_buf(map, (size_t)st.st_size, name, cb, ctx, err);
+			munmap(map, (size_t)st.st_size);
+			return r;
+		}
 	}
 	strbuf_init(&sb, KN_MANIFEST_MAX_BYTES);
 	r = slurp(fd, &sb);

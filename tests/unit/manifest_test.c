@@ -74,6 +74,41 @@ ATF_TC_BODY(json_stream, tc)
 	ATF_CHECK_STREQ(s.wheres[1], "m: document 2, item 1");
 }
 
+ATF_TC_WITHOUT_HEAD(json_list_streamed);
+ATF_TC_BODY(json_list_streamed, tc)
+{
+	struct seen s;
+	struct kn_err err;
+
+	/* kubectl's key order: items before kind; escaped quotes in strings;
+	 * a nested List; null items skipped. */
+	ATF_REQUIRE_EQ(
+		read_str("{\n  \"apiVersion\": \"v1\",\n  \"items\": [\n"
+			 "    {\"kind\": \"Pod\", \"metadata\": {\"name\": \"a\", "
+			 "\"annotations\": {\"x\": \"q\\\"}]\\\\\"}}},\n"
+			 "    null,\n"
+			 "    {\"kind\": \"PodList\", \"items\": [{\"kind\": \"Pod\", "
+			 "\"metadata\": {\"name\": \"b\"}}]}\n  ],\n"
+			 "  \"kind\": \"List\",\n  \"metadata\": {\"resourceVersion\": \"\"}\n}\n",
+			 &s, &err),
+		0);
+	ATF_REQUIRE_EQ_MSG(s.n, 2, "%s", err.msg);
+	ATF_CHECK_STREQ(s.names[0], "a");
+	ATF_CHECK_STREQ(s.wheres[0], "m: document 1, item 1");
+	ATF_CHECK_STREQ(s.names[1], "b");
+	ATF_CHECK_STREQ(s.wheres[1], "m: document 1, item 3, item 1");
+	/* An error inside a streamed item names the line of the file. */
+	ATF_CHECK_EQ(read_str("{\"kind\": \"List\",\n\"items\": [\n{\"kind\": \"Pod\"},\n"
+			      "{\"kind\": }\n]}",
+			      &s, &err),
+		     -EINVAL);
+	ATF_CHECK_MATCH("^m: line 4 column [0-9]+: ", err.msg);
+	/* Not a List (kind missing): parsed as one object. */
+	ATF_REQUIRE_EQ(read_str("{\"items\": [1], \"metadata\": {\"name\": \"c\"}}", &s, &err), 0);
+	ATF_CHECK_EQ(s.n, 1);
+	ATF_CHECK_STREQ(s.names[0], "c");
+}
+
 ATF_TC_WITHOUT_HEAD(errors);
 ATF_TC_BODY(errors, tc)
 {
@@ -141,6 +176,7 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, yaml_lists_expanded);
 	ATF_TP_ADD_TC(tp, json_stream);
+	ATF_TP_ADD_TC(tp, json_list_streamed);
 	ATF_TP_ADD_TC(tp, errors);
 	ATF_TP_ADD_TC(tp, callback_stops);
 	ATF_TP_ADD_TC(tp, read_file);
