@@ -36,9 +36,23 @@ is_list(const json_t *obj)
 	return n >= 4 && strcmp(kind + n - 4, "List") == 0;
 }
 
+/* Typed lists (PodList, ...) as the API returns them carry kind and
+ * apiVersion once, on the list, not on each item: give each item the
+ * list's type when it has none, so that the decoder knows what it is. */
+static void
+type_item(json_t *item, const char *kind, size_t kind_len, const char *api, size_t api_len)
+{
+	if (!kind || kind_len <= 4 || json_object_get(item, "kind"))
+		return;
+	json_object_set_new(item, "kind", json_stringn(kind, kind_len - 4));
+	if (api && !json_object_get(item, "apiVersion"))
+		json_object_set_new(item, "apiVersion", json_stringn(api, api_len));
+}
+
 static int
 walk(struct walk *w, json_t *obj, const char *where, int depth)
 {
+	const char *kind, *api;
 	char sub[512];
 	json_t *item;
 	size_t i;
@@ -54,10 +68,14 @@ walk(struct walk *w, json_t *obj, const char *where, int depth)
 		snprintf(w->err->msg, sizeof(w->err->msg), "%s: Lists nested too deep", where);
 		return -EINVAL;
 	}
+	kind = json_string_value(json_object_get(obj, "kind"));
+	api = json_string_value(json_object_get(obj, "apiVersion"));
 	json_array_foreach(json_object_get(obj, "items"), i, item)
 	{
 		if (json_is_null(item))
 			continue;
+		if (json_is_object(item))
+			type_item(item, kind, strlen(kind), api, api ? strlen(api) : 0);
 		snprintf(sub, sizeof(sub), "%s, item %zu", where, i + 1);
 		r = walk(w, item, sub, depth + 1);
 		if (r)
@@ -142,11 +160,17 @@ skip_ws(const char *buf, size_t len, size_t off)
 /* Finds, in the top-level object at off, the raw "kind" string and where
  * the "items" array starts.  Returns false when the object is not a List
  * (or the scan fails: the full parser then reports the error). */
+struct list_info {
+	size_t items, end;	/* offsets of the items array and past the List */
+	const char *kind, *api; /* raw strings in the buffer */
+	size_t kind_len, api_len;
+};
+
 static bool
-find_list_items(const char *buf, size_t len, size_t off, size_t *ret_items, size_t *ret_end)
+find_list_items(const char *buf, size_t len, size_t off, struct list_info *ret)
 {
-	const char *kind = NULL;
-	size_t kind_len = 0, items = 0;
+	const char *kind = NULL, *api = NULL;
+	size_t kind_len = 0, api_len = 0, items = 0;
 
 	off = skip_ws(buf, len, off);
 	if (off >= len || buf[off] != '{')
@@ -172,6 +196,11 @@ find_list_items(const char *buf, size_t len, size_t off, size_t *ret_items, size
 		} else if (kend - 1 - kstart == 5 && memcmp(buf + kstart, "items", 5) == 0 &&
 			   buf[vstart] == '[') {
 			items = vstart;
+		} else if (kend - 1 - kstart == 10 && memcmp(buf + kstart, "apiVersion", 10) == 0 &&
+			   buf[vstart] == '"' &&
+			   !memchr(buf + vstart + 1, '\\', vend - vstart - 2)) {
+			api = buf + vstart + 1;
+			api_len = vend - vstart - 2;
 		}
 		off = skip_ws(buf, len, vend);
 		if (off < len && buf[off] == ',')
@@ -181,8 +210,15 @@ find_list_items(const char *buf, size_t len, size_t off, size_t *ret_items, size
 		return false;
 	if (!kind || !items || kind_len < 4 || memcmp(kind + kind_len - 4, "List", 4) != 0)
 		return false;
-	*ret_items = items;
-	*ret_end = off + 1;
+	/* A kind with escapes cannot name a typed list we know. */
+	if (memchr(kind, '\\', kind_len))
+		return false;
+	ret->items = items;
+	ret->end = off + 1;
+	ret->kind = kind;
+	ret->kind_len = kind_len;
+	ret->api = api;
+	ret->api_len = api_len;
 	return true;
 }
 
@@ -209,8 +245,9 @@ json_error_at(struct walk *w, const char *buf, size_t base, const json_error_t *
  * is about 100 MB, and holding it whole as JSON values would take
  * several times that in memory and most of the time in the allocator. */
 static int
-stream_items(struct walk *w, const char *buf, size_t len, size_t off, int doc)
+stream_items(struct walk *w, const char *buf, const struct list_info *li, int doc)
 {
+	size_t len = li->end, off = li->items;
 	size_t n = 0;
 	int r;
 
@@ -230,6 +267,8 @@ stream_items(struct walk *w, const char *buf, size_t len, size_t off, int doc)
 		off += jerr.position;
 		n++;
 		snprintf(where, sizeof(where), "%s: document %d, item %zu", w->name, doc, n);
+		if (json_is_object(item))
+			type_item(item, li->kind, li->kind_len, li->api, li->api_len);
 		r = json_is_null(item) ? 0 : walk(w, item, where, 1);
 		json_decref(item);
 		if (r)
@@ -262,19 +301,19 @@ read_json(struct walk *w, const char *buf, size_t len)
 		json_error_t jerr;
 		json_t *v;
 		char where[512];
-		size_t items, end;
+		struct list_info li;
 
 		off = skip_ws(buf, len, off);
 		if (off >= len)
 			break;
 		doc++;
-		if (find_list_items(buf, len, off, &items, &end)) {
+		if (find_list_items(buf, len, off, &li)) {
 			/* The fast scan found the List's end; its items are
 			 * parsed and handed out one by one. */
-			r = stream_items(w, buf, end, items, doc);
+			r = stream_items(w, buf, &li, doc);
 			if (r)
 				return r;
-			off = end;
+			off = li.end;
 			continue;
 		}
 		v = json_loadb(buf + off, len - off,

@@ -1,8 +1,8 @@
 /* IP addresses, CIDR blocks and sorted interval lists.
  *
- * Parsing follows what the API server stores: Go's net.ParseIP for the
- * address (no leading zeros in IPv4 parts, no zones, IPv4-mapped IPv6
- * taken as IPv4) and net.ParseCIDR for the prefix length.  Formatting is
+ * Parsing follows what the API server accepts for pod IPs and ipBlocks:
+ * netutils.ParseIPSloppy / ParseCIDRSloppy (leading zeros in IPv4 parts
+ * are decimal, no zones, IPv4-mapped IPv6 taken as IPv4).  Formatting is
  * RFC 5952, which is also what Go and kubectl print, so that names and
  * comments in the ruleset read like the manifests.
  */
@@ -24,26 +24,36 @@
 
 static const uint8_t v4_mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
-/* inet_pton's handling of leading zeros differs between C libraries (and
- * a leading zero means octal to inet_aton), while Go since 1.17 and the
- * API server reject them; check every dotted part ourselves. */
+/* The API server reads addresses with netutils.ParseIPSloppy (and CIDRs
+ * with ParseCIDRSloppy) for these legacy fields: a leading zero in an
+ * IPv4 part is decimal ("010.001.002.003" is 10.1.2.3), not octal as
+ * inet_aton would have it, and not an error as Go's net.ParseIP since
+ * 1.17 makes it.  Rewrite such parts without their zeros before
+ * inet_pton, which rejects them (and still checks every value). */
 static bool
-dotted_parts_ok(const char *s)
+strip_dotted_zeros(const char *s, char *out, size_t outlen)
 {
-	const char *p = s;
+	size_t o = 0;
 
-	while (*p) {
-		const char *start = p;
+	for (const char *p = s; *p;) {
+		if (*p >= '0' && *p <= '9') {
+			const char *start = p;
 
-		while (*p >= '0' && *p <= '9')
-			p++;
-		if (p - start > 1 && *start == '0')
+			while (*p >= '0' && *p <= '9')
+				p++;
+			while (p - start > 1 && *start == '0')
+				start++;
+			if (o + (size_t)(p - start) >= outlen)
+				return false;
+			memcpy(out + o, start, (size_t)(p - start));
+			o += (size_t)(p - start);
+			continue;
+		}
+		if (o + 1 >= outlen)
 			return false;
-		if (*p == '.')
-			p++;
-		else if (*p)
-			return false;
+		out[o++] = *p++;
 	}
+	out[o] = '\0';
 	return true;
 }
 
@@ -52,6 +62,7 @@ dotted_parts_ok(const char *s)
 static int
 addr_parse(const char *s, struct kn_addr *ret, bool *mapped)
 {
+	char norm[ADDR_STR_MAX];
 	struct kn_addr a;
 	const char *colon;
 
@@ -61,17 +72,25 @@ addr_parse(const char *s, struct kn_addr *ret, bool *mapped)
 	*mapped = false;
 	colon = strrchr(s, ':');
 	if (!colon) {
-		if (!dotted_parts_ok(s) || inet_pton(AF_INET, s, a.bytes) != 1)
+		if (!strip_dotted_zeros(s, norm, sizeof(norm)) ||
+		    inet_pton(AF_INET, norm, a.bytes) != 1)
 			return -EINVAL;
 		a.family = AF_INET;
 		*ret = a;
 		return 0;
 	}
-	/* An embedded IPv4 tail must obey the same rule as plain IPv4. */
-	if (strchr(colon, '.') && !dotted_parts_ok(colon + 1))
-		return -EINVAL;
+	/* An embedded IPv4 tail obeys the same rule as plain IPv4. */
+	if (strchr(colon, '.')) {
+		size_t head = (size_t)(colon + 1 - s);
+
+		memcpy(norm, s, head);
+		if (!strip_dotted_zeros(colon + 1, norm + head, sizeof(norm) - head))
+			return -EINVAL;
+	} else {
+		strcpy(norm, s);
+	}
 	/* inet_pton rejects zones ("fe80::1%eth0") as Go's ParseIP does. */
-	if (inet_pton(AF_INET6, s, a.bytes) != 1)
+	if (inet_pton(AF_INET6, norm, a.bytes) != 1)
 		return -EINVAL;
 	a.family = AF_INET6;
 	if (memcmp(a.bytes, v4_mapped_prefix, sizeof(v4_mapped_prefix)) == 0) {

@@ -109,6 +109,42 @@ ATF_TC_BODY(json_list_streamed, tc)
 	ATF_CHECK_STREQ(s.names[0], "c");
 }
 
+static int
+record_kind(void *ctx, json_t *obj, const char *where)
+{
+	struct seen *s = ctx;
+
+	(void)where;
+	ATF_REQUIRE(s->n < 32);
+	snprintf(s->names[s->n], sizeof(s->names[0]), "%s %s",
+		 json_string_value(json_object_get(obj, "apiVersion")),
+		 json_string_value(json_object_get(obj, "kind")));
+	s->n++;
+	return 0;
+}
+
+ATF_TC_WITHOUT_HEAD(typed_lists);
+ATF_TC_BODY(typed_lists, tc)
+{
+	/* The API returns PodList items without kind and apiVersion. */
+	const char *json = "{\"apiVersion\": \"v1\", \"items\": [{\"metadata\": {}}, "
+			   "{\"kind\": \"Pod\", \"apiVersion\": \"v1\"}], \"kind\": \"PodList\"}";
+	const char *yaml = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicyList\n"
+			   "items:\n- metadata: {name: a}\n";
+	struct seen s;
+	struct kn_err err;
+
+	memset(&s, 0, sizeof(s));
+	ATF_REQUIRE_EQ(kn_manifest_read_buf(json, strlen(json), "m", record_kind, &s, &err), 0);
+	ATF_REQUIRE_EQ(s.n, 2);
+	ATF_CHECK_STREQ(s.names[0], "v1 Pod");
+	ATF_CHECK_STREQ(s.names[1], "v1 Pod");
+	memset(&s, 0, sizeof(s));
+	ATF_REQUIRE_EQ(kn_manifest_read_buf(yaml, strlen(yaml), "m", record_kind, &s, &err), 0);
+	ATF_REQUIRE_EQ(s.n, 1);
+	ATF_CHECK_STREQ(s.names[0], "networking.k8s.io/v1 NetworkPolicy");
+}
+
 ATF_TC_WITHOUT_HEAD(errors);
 ATF_TC_BODY(errors, tc)
 {
@@ -177,6 +213,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, yaml_lists_expanded);
 	ATF_TP_ADD_TC(tp, json_stream);
 	ATF_TP_ADD_TC(tp, json_list_streamed);
+	ATF_TP_ADD_TC(tp, typed_lists);
 	ATF_TP_ADD_TC(tp, errors);
 	ATF_TP_ADD_TC(tp, callback_stops);
 	ATF_TP_ADD_TC(tp, read_file);
