@@ -30,12 +30,14 @@ int kn_manifest_read_buf(const char *buf, size_t len, const char *name, kn_manif
 			 void *ctx, struct kn_err *err);
 
 /* Parses all YAML documents in buf into a JSON array of documents (empty
- * documents are skipped).  Plain scalars follow the YAML 1.2 core schema:
- * null/~/empty -> null, true/false -> boolean, decimal and 0x integers ->
- * integer, floats -> real, anything else (yes, on, y, 1.2.3) -> string;
- * quoted and block scalars are always strings.  Aliases are expanded
- * (bounded); merge keys (<<) are applied; the last of duplicate keys
- * wins.  Returns NULL with err set. */
+ * documents are skipped).  Values are typed as kubectl types them
+ * (sigs.k8s.io/yaml, YAML 1.1): null/~/empty -> null; true/yes/on/y and
+ * their opposites -> boolean; decimal, 0x, 0o, 0b and leading-zero octal
+ * integers -> integer; floats -> real; quoted and block scalars are
+ * always strings, so write namespace: "y" to name a namespace y.
+ * Aliases are expanded (bounded); merge keys (<<) apply as go-yaml does;
+ * a duplicate key is an error, with its position.  Returns NULL with err
+ * set. */
 json_t *kn_yaml_parse(const char *buf, size_t len, const char *name, struct kn_err *err);
 
 #endif

@@ -1,4 +1,19 @@
-/* Manifest files: JSON or YAML, Lists expanded. */
+/* Manifest files: JSON or YAML, one or more documents, Lists expanded.
+ *
+ * Input whose first character (after a byte order mark and white space)
+ * is '{' or '[' is JSON: a stream of values, as `kubectl get -o json`
+ * writes one and some tools write several.  Anything else is YAML.
+ * Either way every document that is null is skipped, every List (kind
+ * "List" or any kind ending in "List", with an items array) is replaced
+ * by its items, nested Lists too, and everything else must be an object.
+ *
+ * Positions in callbacks count documents and items from 1, skipping null
+ * documents: "state.yaml: document 2, item 5".  On an error the callback
+ * may already have seen the objects before it; callers treat the file as
+ * a whole and drop them.
+ *
+ * Duplicate keys are errors in JSON as in YAML (see yaml.c for why).
+ */
 #include "config.h"
 
 #include <errno.h>
@@ -6,109 +21,193 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "manifest.h"
 #include "util.h"
 
-/* Lists nest (a List of Lists is valid input); the bound stops hostile
- * input from recursing without end. */
+/* Lists nest (kubectl wraps a PodList in a List at most); the bound stops
+ * hostile input from recursing without end and keeps positions short. */
 #define LIST_MAX_DEPTH 16
 
-struct walk {
+/* A position is the name plus ", item N" per List level. */
+#define WHERE_ROOM (32 * (LIST_MAX_DEPTH + 2))
+
+#define JSON_FLAGS (JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES)
+
+struct reader {
+	const char *buf;
+	size_t len;
 	const char *name;
 	kn_manifest_cb cb;
 	void *ctx;
 	struct kn_err *err;
+	struct strbuf where;
+	size_t doc; /* documents seen, null ones excepted */
 };
 
-static bool
-is_list(const json_t *obj)
+static const char *
+json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+	case JSON_REAL:
+		return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		break;
+	}
+	return "null";
+}
+
+/* The items of a List, or NULL when obj is not one. */
+static json_t *
+list_items(json_t *obj)
 {
 	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	json_t *items = json_object_get(obj, "items");
 	size_t n;
 
-	if (!kind || !json_is_array(json_object_get(obj, "items")))
-		return false;
+	if (!kind || !json_is_array(items))
+		return NULL;
 	n = strlen(kind);
-	return n >= 4 && strcmp(kind + n - 4, "List") == 0;
+	return n >= 4 && strcmp(kind + n - 4, "List") == 0 ? items : NULL;
 }
 
-/* Typed lists (PodList, ...) as the API returns them carry kind and
- * apiVersion once, on the list, not on each item: give each item the
- * list's type when it has none, so that the decoder knows what it is. */
 static void
-type_item(json_t *item, const char *kind, size_t kind_len, const char *api, size_t api_len)
+where_cut(struct reader *rd, size_t len)
 {
-	if (!kind || kind_len <= 4 || json_object_get(item, "kind"))
-		return;
-	json_object_set_new(item, "kind", json_stringn(kind, kind_len - 4));
-	if (api && !json_object_get(item, "apiVersion"))
-		json_object_set_new(item, "apiVersion", json_stringn(api, api_len));
+	if (rd->where.buf && len < rd->where.len) {
+		rd->where.len = len;
+		rd->where.buf[len] = '\0';
+	}
 }
 
-static int
-walk(struct walk *w, json_t *obj, const char *where, int depth)
+static void
+where_doc(struct reader *rd)
 {
-	const char *kind, *api;
-	char sub[512];
-	json_t *item;
-	size_t i;
-	int r;
+	strbuf_reset(&rd->where);
+	rd->doc++;
+	strbuf_printf(&rd->where, "%s: document %zu", rd->name, rd->doc);
+}
+
+/* Hands obj to the callback, or each of its items if it is a List. */
+static int
+walk(struct reader *rd, json_t *obj, int depth)
+{
+	size_t mark = rd->where.len, i;
+	json_t *items, *item;
+	int r = 0;
 
 	if (!json_is_object(obj)) {
-		snprintf(w->err->msg, sizeof(w->err->msg), "%s: not an object", where);
+		snprintf(rd->err->msg, sizeof(rd->err->msg), "%s: expected an object, found %s",
+			 strbuf_str(&rd->where), json_kind(obj));
 		return -EINVAL;
 	}
-	if (!is_list(obj))
-		return w->cb(w->ctx, obj, where);
+	items = list_items(obj);
+	if (!items)
+		return rd->cb(rd->ctx, obj, strbuf_str(&rd->where));
 	if (depth >= LIST_MAX_DEPTH) {
-		snprintf(w->err->msg, sizeof(w->err->msg), "%s: Lists nested too deep", where);
+		snprintf(rd->err->msg, sizeof(rd->err->msg), "%s: Lists nested more than %d deep",
+			 strbuf_str(&rd->where), LIST_MAX_DEPTH);
 		return -EINVAL;
 	}
-	kind = json_string_value(json_object_get(obj, "kind"));
-	api = json_string_value(json_object_get(obj, "apiVersion"));
-	json_array_foreach(json_object_get(obj, "items"), i, item)
+	json_array_foreach(items, i, item)
 	{
 		if (json_is_null(item))
 			continue;
-		if (json_is_object(item))
-			type_item(item, kind, strlen(kind), api, api ? strlen(api) : 0);
-		snprintf(sub, sizeof(sub), "%s, item %zu", where, i + 1);
-		r = walk(w, item, sub, depth + 1);
+		strbuf_printf(&rd->where, ", item %zu", i + 1);
+		r = walk(rd, item, depth + 1);
+		where_cut(rd, mark);
 		if (r)
-			return r;
+			break;
 	}
-	return 0;
+	return r;
 }
 
-static bool
-looks_like_json(const char *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] == ' ' || buf[i] == '\t' || buf[i] == '\n' || buf[i] == '\r')
-			continue;
-		return buf[i] == '{' || buf[i] == '[';
-	}
-	return false;
-}
+/* JSON. */
 
-/* Offset just past the JSON value starting at off (after whitespace), or
- * 0 when the text is malformed: a fast scan that builds nothing, used to
- * find a List's items without parsing everything else. */
 static size_t
-skip_value(const char *buf, size_t len, size_t off)
+skip_ws(const struct reader *rd, size_t off)
 {
-	size_t depth = 0;
+	while (off < rd->len && strchr(" \t\n\r", rd->buf[off]) && rd->buf[off])
+		off++;
+	return off;
+}
+
+/* Line and column (from 1, in characters) of offset off. */
+static void
+position(const struct reader *rd, size_t off, int *ret_line, int *ret_col)
+{
+	int line = 1, col = 1;
+
+	for (size_t i = 0; i < off && i < rd->len; i++) {
+		if (rd->buf[i] == '\n') {
+			line++;
+			col = 1;
+		} else if (((unsigned char)rd->buf[i] & 0xc0) != 0x80) {
+			col++;
+		}
+	}
+	*ret_line = line;
+	*ret_col = col;
+}
+
+/* jansson counts lines and columns from the start of the piece it read,
+ * which began at offset base. */
+static int
+json_error_at(struct reader *rd, size_t base, const json_error_t *jerr)
+{
+	int line, col;
+
+	position(rd, base, &line, &col);
+	if (jerr->line > 1) {
+		line += jerr->line - 1;
+		col = jerr->column;
+	} else {
+		col += jerr->column - 1;
+	}
+	snprintf(rd->err->msg, sizeof(rd->err->msg), "%s: line %d column %d: %s", rd->name, line,
+		 col, jerr->text);
+	return -EINVAL;
+}
+
+static int
+error_at(struct reader *rd, size_t off, const char *what)
+{
+	int line, col;
+
+	position(rd, off, &line, &col);
+	snprintf(rd->err->msg, sizeof(rd->err->msg), "%s: line %d column %d: %s", rd->name, line,
+		 col, what);
+	return -EINVAL;
+}
+
+/* Offset just past the JSON array or object at off, or 0 when the text
+ * ends first.  A scan that builds nothing: it only has to agree with
+ * jansson on well-formed text, since every item it skips is then read by
+ * jansson, which reports what is malformed. */
+static size_t
+skip_value(const struct reader *rd, size_t off)
+{
+	const char *buf = rd->buf;
+	size_t len = rd->len, depth = 0;
 
 	while (off < len) {
 		char c = buf[off];
 
 		if (c == '"') {
-			/* memchr to the next quote, then count the backslashes
-			 * before it: an odd number escapes it. */
+			/* The next quote not escaped: one preceded by an even
+			 * number of backslashes. */
 			for (off++;;) {
 				const char *q = memchr(buf + off, '"', len - off);
 				size_t bs = 0;
@@ -116,232 +215,180 @@ skip_value(const char *buf, size_t len, size_t off)
 				if (!q)
 					return 0;
 				off = (size_t)(q - buf);
-				while (off - bs > 0 && buf[off - bs - 1] == '\\')
+				while (buf[off - bs - 1] == '\\')
 					bs++;
 				off++;
 				if (bs % 2 == 0)
 					break;
 			}
-		} else if (c == '{' || c == '[') {
-			depth++;
-			off++;
 			continue;
+		}
+		off++;
+		if (c == '{' || c == '[') {
+			depth++;
 		} else if (c == '}' || c == ']') {
 			if (depth == 0)
 				return 0;
-			depth--;
-			off++;
-		} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ',' ||
-			   c == ':') {
-			if (depth == 0 && (c == ',' || c == ':'))
-				return 0;
-			off++;
-			continue;
-		} else {
-			/* A number or a literal. */
-			while (off < len && !strchr(" \t\n\r,:]}", buf[off]))
-				off++;
+			if (--depth == 0)
+				return off;
 		}
-		if (depth == 0)
-			return off;
 	}
 	return 0;
 }
 
-static size_t
-skip_ws(const char *buf, size_t len, size_t off)
+/* Reads one JSON value at *off with jansson and moves *off past it;
+ * NULL on a syntax error (jerr set). */
+static json_t *
+load_at(const struct reader *rd, size_t *off, size_t end, json_error_t *jerr)
 {
-	while (off < len &&
-	       (buf[off] == ' ' || buf[off] == '\t' || buf[off] == '\n' || buf[off] == '\r'))
-		off++;
-	return off;
+	json_t *v = json_loadb(rd->buf + *off, end - *off, JSON_FLAGS, jerr);
+
+	if (v)
+		*off += (size_t)jerr->position;
+	return v;
 }
 
-/* Finds, in the top-level object at off, the raw "kind" string and where
- * the "items" array starts.  Returns false when the object is not a List
- * (or the scan fails: the full parser then reports the error). */
-struct list_info {
-	size_t items, end;	/* offsets of the items array and past the List */
-	const char *kind, *api; /* raw strings in the buffer */
-	size_t kind_len, api_len;
-};
-
-static bool
-find_list_items(const char *buf, size_t len, size_t off, struct list_info *ret)
-{
-	const char *kind = NULL, *api = NULL;
-	size_t kind_len = 0, api_len = 0, items = 0;
-
-	off = skip_ws(buf, len, off);
-	if (off >= len || buf[off] != '{')
-		return false;
-	off = skip_ws(buf, len, off + 1);
-	while (off < len && buf[off] == '"') {
-		size_t kstart = off + 1, kend, vstart, vend;
-
-		kend = skip_value(buf, len, off);
-		if (!kend)
-			return false;
-		off = skip_ws(buf, len, kend);
-		if (off >= len || buf[off] != ':')
-			return false;
-		vstart = skip_ws(buf, len, off + 1);
-		vend = skip_value(buf, len, vstart);
-		if (!vend)
-			return false;
-		if (kend - 1 - kstart == 4 && memcmp(buf + kstart, "kind", 4) == 0 &&
-		    buf[vstart] == '"') {
-			kind = buf + vstart + 1;
-			kind_len = vend - vstart - 2;
-		} else if (kend - 1 - kstart == 5 && memcmp(buf + kstart, "items", 5) == 0 &&
-			   buf[vstart] == '[') {
-			items = vstart;
-		} else if (kend - 1 - kstart == 10 && memcmp(buf + kstart, "apiVersion", 10) == 0 &&
-			   buf[vstart] == '"' &&
-			   !memchr(buf + vstart + 1, '\\', vend - vstart - 2)) {
-			api = buf + vstart + 1;
-			api_len = vend - vstart - 2;
-		}
-		off = skip_ws(buf, len, vend);
-		if (off < len && buf[off] == ',')
-			off = skip_ws(buf, len, off + 1);
-	}
-	if (off >= len || buf[off] != '}')
-		return false;
-	if (!kind || !items || kind_len < 4 || memcmp(kind + kind_len - 4, "List", 4) != 0)
-		return false;
-	/* A kind with escapes cannot name a typed list we know. */
-	if (memchr(kind, '\\', kind_len))
-		return false;
-	ret->items = items;
-	ret->end = off + 1;
-	ret->kind = kind;
-	ret->kind_len = kind_len;
-	ret->api = api;
-	ret->api_len = api_len;
-	return true;
-}
-
-static void
-json_error_at(struct walk *w, const char *buf, size_t base, const json_error_t *jerr)
-{
-	int line = 1, col = 0;
-
-	/* jansson counts from the start of the piece it parsed. */
-	for (size_t i = 0; i < base; i++) {
-		if (buf[i] == '\n') {
-			line++;
-			col = 0;
-		} else {
-			col++;
-		}
-	}
-	snprintf(w->err->msg, sizeof(w->err->msg), "%s: line %d column %d: %s", w->name,
-		 line + jerr->line - 1, jerr->line == 1 ? col + jerr->column : jerr->column,
-		 jerr->text);
-}
-
-/* Parses a List's items one at a time: a 10k-pod `kubectl get -o json`
- * is about 100 MB, and holding it whole as JSON values would take
- * several times that in memory and most of the time in the allocator. */
+/* A List of a big cluster (`kubectl get pods -A -o json`, 10k pods) is
+ * about 100 MB of text, and several times that as jansson values.  So the
+ * top-level object is first looked at without building its items: when it
+ * is a List, its items are then read and handed out one at a time.
+ *
+ * Returns 1 with the offsets of the items array, of its end and of the
+ * object's end when the object at off is a List; 0 when it is not, or
+ * when anything is unusual (not an object, a duplicate key, a syntax
+ * error): the caller then reads it whole, and jansson reports errors. */
 static int
-stream_items(struct walk *w, const char *buf, const struct list_info *li, int doc)
+scan_list(const struct reader *rd, size_t off, size_t *ret_items, size_t *ret_items_end,
+	  size_t *ret_end)
 {
-	size_t len = li->end, off = li->items;
-	size_t n = 0;
-	int r;
+	json_t *seen = json_object(), *k = NULL, *v = NULL;
+	size_t items = 0, items_end = 0;
+	bool list_kind = false;
+	json_error_t jerr;
+	int r = 0;
 
-	off = skip_ws(buf, len, off + 1); /* past '[' */
-	while (off < len && buf[off] != ']') {
-		json_error_t jerr;
-		char where[512];
-		json_t *item;
+	if (!seen || off >= rd->len || rd->buf[off] != '{')
+		goto out;
+	off = skip_ws(rd, off + 1);
+	while (off < rd->len && rd->buf[off] == '"') {
+		const char *key;
 
-		item = json_loadb(buf + off, len - off,
-				  JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
-				  &jerr);
-		if (!item) {
-			json_error_at(w, buf, off, &jerr);
-			return -EINVAL;
+		k = load_at(rd, &off, rd->len, &jerr);
+		if (!json_is_string(k))
+			goto out;
+		key = json_string_value(k);
+		if (json_object_get(seen, key) || json_object_set(seen, key, json_null()) < 0)
+			goto out;
+		off = skip_ws(rd, off);
+		if (off >= rd->len || rd->buf[off] != ':')
+			goto out;
+		off = skip_ws(rd, off + 1);
+		if (strcmp(key, "items") == 0 && off < rd->len && rd->buf[off] == '[') {
+			items = off;
+			off = items_end = skip_value(rd, off);
+			if (!off)
+				goto out;
+		} else {
+			v = load_at(rd, &off, rd->len, &jerr);
+			if (!v)
+				goto out;
+			if (strcmp(key, "kind") == 0) {
+				const char *kind = json_string_value(v);
+				size_t n = kind ? strlen(kind) : 0;
+
+				/* Any other kind: stop scanning, read it whole. */
+				list_kind = n >= 4 && strcmp(kind + n - 4, "List") == 0;
+				if (!list_kind)
+					goto out;
+			}
+			json_decref(v);
+			v = NULL;
 		}
-		off += jerr.position;
+		json_decref(k);
+		k = NULL;
+		off = skip_ws(rd, off);
+		if (off < rd->len && rd->buf[off] == ',') {
+			off = skip_ws(rd, off + 1);
+			continue;
+		}
+		if (off < rd->len && rd->buf[off] == '}' && list_kind && items) {
+			*ret_items = items;
+			*ret_items_end = items_end;
+			*ret_end = off + 1;
+			r = 1;
+		}
+		break;
+	}
+out:
+	json_decref(v);
+	json_decref(k);
+	json_decref(seen);
+	return r;
+}
+
+static int
+stream_items(struct reader *rd, size_t off, size_t items_end)
+{
+	size_t mark = rd->where.len, n = 0;
+	json_error_t jerr;
+	json_t *item;
+	int r = 0;
+
+	off = skip_ws(rd, off + 1); /* past '[' */
+	if (off < items_end && rd->buf[off] == ']')
+		goto end;
+	for (;;) {
+		item = load_at(rd, &off, items_end, &jerr);
+		if (!item)
+			return json_error_at(rd, off, &jerr);
 		n++;
-		snprintf(where, sizeof(where), "%s: document %d, item %zu", w->name, doc, n);
-		if (json_is_object(item))
-			type_item(item, li->kind, li->kind_len, li->api, li->api_len);
-		r = json_is_null(item) ? 0 : walk(w, item, where, 1);
+		if (!json_is_null(item)) {
+			strbuf_printf(&rd->where, ", item %zu", n);
+			r = walk(rd, item, 1);
+			where_cut(rd, mark);
+		}
 		json_decref(item);
 		if (r)
 			return r;
-		off = skip_ws(buf, len, off);
-		if (off < len && buf[off] == ',')
-			off = skip_ws(buf, len, off + 1);
-		else if (off >= len || buf[off] != ']')
-			break;
+		off = skip_ws(rd, off);
+		if (off < items_end && rd->buf[off] == ',') {
+			off = skip_ws(rd, off + 1);
+			continue;
+		}
+		break;
 	}
-	if (off >= len || buf[off] != ']') {
-		json_error_t jerr = {.line = 1, .column = 1};
-
-		snprintf(jerr.text, sizeof(jerr.text), "',' or ']' expected in items");
-		json_error_at(w, buf, off < len ? off : len, &jerr);
-		return -EINVAL;
-	}
+end:
+	/* The scan and jansson must agree on where the items end. */
+	if (off + 1 != items_end || rd->buf[off] != ']')
+		return error_at(rd, off, "expected ',' or ']' after an item");
 	return 0;
 }
 
 static int
-read_json(struct walk *w, const char *buf, size_t len)
+read_json(struct reader *rd, size_t off)
 {
-	size_t off = 0;
-	int doc = 0, r;
+	size_t items, items_end, end;
+	json_error_t jerr;
+	json_t *v;
+	int r;
 
-	/* Several concatenated values are accepted, as kubectl emits one
-	 * per object with some flags. */
-	while (off < len) {
-		json_error_t jerr;
-		json_t *v;
-		char where[512];
-		struct list_info li;
-
-		off = skip_ws(buf, len, off);
-		if (off >= len)
-			break;
-		doc++;
-		if (find_list_items(buf, len, off, &li)) {
-			/* The fast scan found the List's end; its items are
-			 * parsed and handed out one by one. */
-			r = stream_items(w, buf, &li, doc);
+	for (off = skip_ws(rd, off); off < rd->len; off = skip_ws(rd, off)) {
+		if (scan_list(rd, off, &items, &items_end, &end) == 1) {
+			where_doc(rd);
+			r = stream_items(rd, items, items_end);
 			if (r)
 				return r;
-			off = li.end;
+			off = end;
 			continue;
 		}
-		v = json_loadb(buf + off, len - off,
-			       JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES, &jerr);
-		if (!v) {
-			json_error_at(w, buf, off, &jerr);
-			return -EINVAL;
+		v = load_at(rd, &off, rd->len, &jerr);
+		if (!v)
+			return json_error_at(rd, off, &jerr);
+		r = 0;
+		if (!json_is_null(v)) {
+			where_doc(rd);
+			r = walk(rd, v, 0);
 		}
-		off += jerr.position;
-		if (json_is_array(v)) {
-			json_t *item;
-			size_t i;
-
-			json_array_foreach(v, i, item)
-			{
-				snprintf(where, sizeof(where), "%s: document %d, item %zu", w->name,
-					 doc, i + 1);
-				r = walk(w, item, where, 0);
-				if (r) {
-					json_decref(v);
-					return r;
-				}
-			}
-			json_decref(v);
-			continue;
-		}
-		snprintf(where, sizeof(where), "%s: document %d", w->name, doc);
-		r = json_is_null(v) ? 0 : walk(w, v, where, 0);
 		json_decref(v);
 		if (r)
 			return r;
@@ -349,31 +396,20 @@ read_json(struct walk *w, const char *buf, size_t len)
 	return 0;
 }
 
-int
-kn_manifest_read_buf(const char *buf, size_t len, const char *name, kn_manifest_cb cb, void *ctx,
-		     struct kn_err *err)
+static int
+read_yaml(struct reader *rd)
 {
-	struct walk w = {name, cb, ctx, err};
 	json_t *docs, *doc;
 	size_t i;
 	int r = 0;
 
-	if (len > KN_MANIFEST_MAX_BYTES) {
-		snprintf(err->msg, sizeof(err->msg), "%s: larger than %u bytes", name,
-			 KN_MANIFEST_MAX_BYTES);
-		return -EFBIG;
-	}
-	if (looks_like_json(buf, len))
-		return read_json(&w, buf, len);
-	docs = kn_yaml_parse(buf, len, name, err);
+	docs = kn_yaml_parse(rd->buf, rd->len, rd->name, rd->err);
 	if (!docs)
 		return -EINVAL;
 	json_array_foreach(docs, i, doc)
 	{
-		char where[512];
-
-		snprintf(where, sizeof(where), "%s: document %zu", name, i + 1);
-		r = walk(&w, doc, where, 0);
+		where_doc(rd);
+		r = walk(rd, doc, 0);
 		if (r)
 			break;
 	}
@@ -381,24 +417,87 @@ kn_manifest_read_buf(const char *buf, size_t len, const char *name, kn_manifest_
 	return r;
 }
 
-/* Reads fd to the end, up to the maximum size. */
-static int
-slurp(int fd, struct strbuf *sb)
+int
+kn_manifest_read_buf(const char *buf, size_t len, const char *name, kn_manifest_cb cb, void *ctx,
+		     struct kn_err *err)
 {
-	char buf[65536];
-	ssize_t n;
+	struct reader rd = {.buf = buf ? buf : "",
+			    .len = buf ? len : 0,
+			    .name = name,
+			    .cb = cb,
+			    .ctx = ctx,
+			    .err = err};
+	size_t off = 0;
+	int r;
 
-	while ((n = read(fd, buf, sizeof(buf))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (sb->len + (size_t)n > KN_MANIFEST_MAX_BYTES)
-			return -EFBIG;
-		strbuf_add(sb, buf, (size_t)n);
+	if (len > KN_MANIFEST_MAX_BYTES) {
+		snprintf(err->msg, sizeof(err->msg), "%s: larger than %u bytes", name,
+			 KN_MANIFEST_MAX_BYTES);
+		return -EFBIG;
 	}
-	return 0;
+	strbuf_init(&rd.where, strlen(name) + WHERE_ROOM);
+	/* A UTF-8 byte order mark: libyaml skips it, jansson does not. */
+	if (rd.len >= 3 && memcmp(rd.buf, "\xef\xbb\xbf", 3) == 0)
+		off = 3;
+	off = skip_ws(&rd, off);
+	if (off < rd.len && (rd.buf[off] == '{' || rd.buf[off] == '['))
+		r = read_json(&rd, off);
+	else
+		r = read_yaml(&rd);
+	strbuf_free(&rd.where);
+	return r;
+}
+
+/* Reads fd to its end into *ret_buf.  The file is read, not mapped: the
+ * directory source reads files that editors may truncate while we read,
+ * and a mapped page past the new end kills the process with SIGBUS. */
+static int
+read_all(int fd, char **ret_buf, size_t *ret_len)
+{
+	size_t len = 0, cap = 65536;
+	struct stat st;
+	char *buf;
+	ssize_t n;
+	int r = 0;
+
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		if ((unsigned long long)st.st_size > KN_MANIFEST_MAX_BYTES)
+			return -EFBIG;
+		/* One more byte than the size, to see the end in one read. */
+		cap = (size_t)st.st_size + 1;
+	}
+	buf = xmalloc(cap);
+	for (;;) {
+		if (len == cap) {
+			/* Bounded: one byte past the maximum proves too much. */
+			if (len > KN_MANIFEST_MAX_BYTES) {
+				r = -EFBIG;
+				goto out;
+			}
+			cap = cap < KN_MANIFEST_MAX_BYTES / 2 ? cap * 2 : KN_MANIFEST_MAX_BYTES + 1;
+			buf = xrealloc(buf, cap);
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len > KN_MANIFEST_MAX_BYTES) {
+		r = -EFBIG;
+		goto out;
+	}
+	*ret_buf = buf;
+	*ret_len = len;
+	buf = NULL;
+out:
+	free(buf);
+	return r;
 }
 
 int
@@ -406,45 +505,30 @@ kn_manifest_read_file(const char *path, kn_manifest_cb cb, void *ctx, struct kn_
 {
 	bool is_stdin = strcmp(path, "-") == 0;
 	const char *name = is_stdin ? "<stdin>" : path;
-	struct strbuf sb;
-	struct stat st;
+	char *buf = NULL;
+	size_t len = 0;
 	int fd, r;
 
-	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
 		snprintf(err->msg, sizeof(err->msg), "%s: %s", name, strerror(-r));
-		return r;
-	}
-	/* A regular file is mapped, not copied: big clusters' dumps are
-	 * hundreds of megabytes. */
-	if (!is_stdin && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
-		void *map;
-
-		if ((uint64_t)st.st_size > KN_MANIFEST_MAX_BYTES) {
-			close(fd);
-			snprintf(err->msg, sizeof(err->msg), "%s: file too large", name);
-			return -EFBIG;
-		}
-		map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (map != MAP_FAILED) {
-			close(fd);
-			r = kn_manifest_read_buf(map, (size_t)st.st_size, name, cb, ctx, err);
-			munmap(map, (size_t)st.st_size);
-			return r;
-		}
-	}
-	strbuf_init(&sb, KN_MANIFEST_MAX_BYTES);
-	r = slurp(fd, &sb);
-	if (!is_stdin)
-		close(fd);
-	if (r < 0) {
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", name,
-			 r == -EFBIG ? "file too large" : strerror(-r));
 		goto out;
 	}
-	r = kn_manifest_read_buf(sb.buf ? sb.buf : "", sb.len, name, cb, ctx, err);
+	r = read_all(fd, &buf, &len);
+	if (r == -EFBIG) {
+		snprintf(err->msg, sizeof(err->msg), "%s: larger than %u bytes", name,
+			 KN_MANIFEST_MAX_BYTES);
+		goto out;
+	}
+	if (r < 0) {
+		snprintf(err->msg, sizeof(err->msg), "%s: %s", name, strerror(-r));
+		goto out;
+	}
+	r = kn_manifest_read_buf(buf, len, name, cb, ctx, err);
 out:
-	strbuf_free(&sb);
+	if (fd >= 0 && !is_stdin)
+		close(fd);
+	free(buf);
 	return r;
 }

@@ -26,7 +26,7 @@ run_audit(struct kn_store *s, const char *node, size_t *ret_n)
 
 static const char deny_all[] = "apiVersion: networking.k8s.io/v1\n"
 			       "kind: NetworkPolicy\n"
-			       "metadata: {name: deny, namespace: %s}\n"
+			       "metadata: {name: deny, namespace: \"%s\"}\n"
 			       "spec: {podSelector: {}, policyTypes: [Ingress, Egress],\n"
 			       "       egress: [{ports: [{port: 53, protocol: UDP}]}]}\n";
 
@@ -65,7 +65,7 @@ ATF_TC_BODY(findings, tc)
 		   "---\n"
 		   "apiVersion: networking.k8s.io/v1\n"
 		   "kind: NetworkPolicy\n"
-		   "metadata: {name: web, namespace: y}\n"
+		   "metadata: {name: web, namespace: \"y\"}\n"
 		   "spec:\n"
 		   "  podSelector: {}\n"
 		   "  policyTypes: [Ingress, Egress]\n"

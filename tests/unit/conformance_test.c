@@ -40,7 +40,7 @@ np_text(const char *ns, const char *name, const char *spec)
 	strbuf_init(&sb, 0);
 	strbuf_printf(&sb,
 		      "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-		      "metadata: {name: %s, namespace: %s}\nspec:\n%s",
+		      "metadata: {name: \"%s\", namespace: \"%s\"}\nspec:\n%s",
 		      name, ns, spec);
 	return strbuf_steal(&sb);
 }
@@ -318,7 +318,7 @@ ATF_TC_BODY(namespace_selector_match_labels, tc)
 	   "  - from:\n"
 	   "    - namespaceSelector:\n"
 	   "        matchLabels:\n"
-	   "          kubernetes.io/metadata.name: y\n");
+	   "          kubernetes.io/metadata.name: \"y\"\n");
 	reach_init(&r, true);
 	expect(&r, "x", "x/a", false);
 	expect(&r, "z", "x/a", false);
@@ -369,7 +369,7 @@ ATF_TC_BODY(namespace_selector_match_expressions, tc)
 	   "        matchExpressions:\n"
 	   "        - key: kubernetes.io/metadata.name\n"
 	   "          operator: In\n"
-	   "          values: [y]\n");
+	   "          values: [\"y\"]\n");
 	reach_init(&r, true);
 	expect(&r, "x", "x/a", false);
 	expect(&r, "z", "x/a", false);
@@ -505,7 +505,7 @@ ATF_TC_BODY(pod_in_other_namespace, tc)
 	   "  - from:\n"
 	   "    - namespaceSelector:\n"
 	   "        matchLabels:\n"
-	   "          kubernetes.io/metadata.name: y\n"
+	   "          kubernetes.io/metadata.name: \"y\"\n"
 	   "      podSelector:\n"
 	   "        matchLabels: {pod: a}\n");
 	reach_init(&r, true);
@@ -537,7 +537,7 @@ ATF_TC_BODY(ports, tc)
 			 "  - from:\n"
 			 "    - namespaceSelector:\n"
 			 "        matchLabels:\n"
-			 "          kubernetes.io/metadata.name: y\n"
+			 "          kubernetes.io/metadata.name: \"y\"\n"
 			 "    ports:\n"
 			 "    - {port: 81, protocol: %s}\n",
 			 protos[i][1]);
@@ -573,7 +573,7 @@ ATF_TC_BODY(stacked_policies, tc)
 	   "  - from:\n"
 	   "    - namespaceSelector:\n"
 	   "        matchLabels:\n"
-	   "          kubernetes.io/metadata.name: y\n"
+	   "          kubernetes.io/metadata.name: \"y\"\n"
 	   "    ports: [{port: 81, protocol: TCP}]\n");
 	reach_init(&allow, true);
 	expect(&allow, "x", "x/a", false);
@@ -591,7 +591,7 @@ ATF_TC_BODY(stacked_policies, tc)
 	   "  - from:\n"
 	   "    - namespaceSelector:\n"
 	   "        matchLabels:\n"
-	   "          kubernetes.io/metadata.name: y\n"
+	   "          kubernetes.io/metadata.name: \"y\"\n"
 	   "    ports: [{port: 80, protocol: TCP}]\n");
 	check(s, "tcp", 80, &allow);
 	check(s, "tcp", 81, &allow);
@@ -651,7 +651,7 @@ ATF_TC_BODY(named_port_ingress_from_namespace, tc)
 	   "  - from:\n"
 	   "    - namespaceSelector:\n"
 	   "        matchLabels:\n"
-	   "          kubernetes.io/metadata.name: y\n"
+	   "          kubernetes.io/metadata.name: \"y\"\n"
 	   "    ports:\n"
 	   "    - {port: serve-80-tcp, protocol: TCP}\n");
 	reach_init(&r, true);
@@ -898,7 +898,7 @@ ATF_TC_BODY(egress_denied_on_client_side, tc)
 	   "  egress:\n"
 	   "  - to:\n"
 	   "    - namespaceSelector:\n"
-	   "        matchLabels: {kubernetes.io/metadata.name: y}\n"
+	   "        matchLabels: {kubernetes.io/metadata.name: \"y\"}\n"
 	   "      podSelector:\n"
 	   "        matchLabels: {pod: a}\n");
 	strbuf_init(&sb, 0);
@@ -932,7 +932,7 @@ ATF_TC_BODY(egress_pod_and_namespace_selector, tc)
 	   "  egress:\n"
 	   "  - to:\n"
 	   "    - namespaceSelector:\n"
-	   "        matchLabels: {kubernetes.io/metadata.name: y}\n"
+	   "        matchLabels: {kubernetes.io/metadata.name: \"y\"}\n"
 	   "      podSelector:\n"
 	   "        matchLabels: {pod: a}\n");
 	reach_init(&r, true);
@@ -1338,7 +1338,7 @@ ATF_TC_BODY(egress_namespace_not_in_default_label, tc)
 	   "        matchExpressions:\n"
 	   "        - key: kubernetes.io/metadata.name\n"
 	   "          operator: NotIn\n"
-	   "          values: [y]\n");
+	   "          values: [\"y\"]\n");
 	reach_init(&r, true);
 	expect(&r, "x/a", "y", false);
 	check(s, "tcp", 80, &r);
@@ -1440,7 +1440,7 @@ ATF_TC_BODY(recipe_04_deny_from_other_namespaces, tc)
 	tu_load(s, "kind: NetworkPolicy\n"
 		   "apiVersion: networking.k8s.io/v1\n"
 		   "metadata:\n"
-		   "  namespace: y\n"
+		   "  namespace: \"y\"\n"
 		   "  name: deny-from-other-namespaces\n"
 		   "spec:\n"
 		   "  podSelector:\n"
@@ -1713,7 +1713,7 @@ ATF_TC_BODY(recipe_13_egress_to_namespace_via_port, tc)
 	   "          ns: z\n"
 	   "    - namespaceSelector:\n"
 	   "        matchLabels:\n"
-	   "          ns: y\n"
+	   "          ns: \"y\"\n"
 	   "      podSelector:\n"
 	   "        matchLabels:\n"
 	   "          pod: b\n"
@@ -1859,7 +1859,7 @@ ATF_TC_BODY(namespace_selector_empty_vs_absent, tc)
 		 {"x/b", "y/b", "z/b"}},
 		{"{podSelector: {}}", {"z"}},
 		{"{namespaceSelector: {}}", {"*"}},
-		{"{namespaceSelector: {matchLabels: {ns: y}}, podSelector: {}}", {"y"}},
+		{"{namespaceSelector: {matchLabels: {ns: \"y\"}}, podSelector: {}}", {"y"}},
 		{"{namespaceSelector: {matchExpressions: [{key: ns, operator: Exists}]}}", {"*"}},
 		{"{namespaceSelector: {matchExpressions: [{key: ns, operator: DoesNotExist}]}}",
 		 {NULL}},
@@ -2050,7 +2050,7 @@ ATF_TC_BODY(rules_ored_peers_and_ports_anded, tc)
 	   "  ingress:\n"
 	   "  - from: [{podSelector: {matchLabels: {pod: b}}}]\n"
 	   "    ports: [{port: 80}]\n"
-	   "  - from: [{namespaceSelector: {matchLabels: {ns: y}}}]\n"
+	   "  - from: [{namespaceSelector: {matchLabels: {ns: \"y\"}}}]\n"
 	   "    ports: [{port: 81}, {port: 80, protocol: UDP}]\n");
 	reach_init(&r, true);
 	expect(&r, "*", "x/a", false);
@@ -2078,7 +2078,7 @@ ATF_TC_BODY(mixed_ports_and_end_port, tc)
 	   "  podSelector: {matchLabels: {pod: a}}\n"
 	   "  policyTypes: [Ingress]\n"
 	   "  ingress:\n"
-	   "  - from: [{namespaceSelector: {matchLabels: {ns: y}}}]\n"
+	   "  - from: [{namespaceSelector: {matchLabels: {ns: \"y\"}}}]\n"
 	   "    ports:\n"
 	   "    - {port: 80, protocol: UDP}\n"
 	   "    - {port: serve-81-tcp}\n"
@@ -2114,7 +2114,7 @@ ATF_TC_BODY(ingress_ip_block_except_and_pod_peer, tc)
 	   "  ingress:\n"
 	   "  - from:\n"
 	   "    - ipBlock: {cidr: 10.0.2.0/24, except: [10.0.2.0/30]}\n"
-	   "    - namespaceSelector: {matchLabels: {ns: y}}\n"
+	   "    - namespaceSelector: {matchLabels: {ns: \"y\"}}\n"
 	   "      podSelector: {matchLabels: {pod: b}}\n");
 	/* 10.0.2.0/30 holds y/a, y/b and y/c (.1 .2 .3): only y/b, by the
 	 * pod peer, passes; in IPv6 too. */

@@ -36,9 +36,9 @@ write_file(const char *path, const char *text)
 	fclose(f);
 }
 
-static const char pod_a[] = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: n}\n"
+static const char pod_a[] = "apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: \"n\"}\n"
 			    "spec: {nodeName: n1, containers: [{name: c}]}\n";
-static const char pod_b[] = "apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: n}\n"
+static const char pod_b[] = "apiVersion: v1\nkind: Pod\nmetadata: {name: b, namespace: \"n\"}\n"
 			    "spec: {nodeName: n1, containers: [{name: c}]}\n";
 
 /* Waits for inotify events and dispatches them. */
@@ -137,9 +137,9 @@ ATF_TC_BODY(invalid_object_skipped, tc)
 
 	ATF_REQUIRE_EQ(mkdir("m", 0700), 0);
 	write_file("m/a.yaml",
-		   "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name, namespace: n}\n"
+		   "apiVersion: v1\nkind: Pod\nmetadata: {name: Bad_Name, namespace: \"n\"}\n"
 		   "---\n"
-		   "apiVersion: v1\nkind: Pod\nmetadata: {name: ok, namespace: n}\n");
+		   "apiVersion: v1\nkind: Pod\nmetadata: {name: ok, namespace: \"n\"}\n");
 	ATF_REQUIRE_EQ(kn_dirsrc_open("m", s, rep, NULL, &d), 0);
 	errors = 0;
 	kn_dirsrc_rescan(d);
