@@ -94,7 +94,7 @@ spec:
 apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata:
-  namespace: y
+  namespace: "y"   # quoted: YAML 1.1 (as kubectl reads it) makes a bare y a boolean
   name: deny-ingress
 spec:
   podSelector: {}
@@ -349,7 +349,7 @@ data:
 apiVersion: example.com/v1
 kind: Widget
 metadata:
-  namespace: y
+  namespace: "y"
   name: w1
 spec:
   podSelector: {}

@@ -360,7 +360,7 @@ bad_options_body()
 	printf 'node = n1\nfrobnicate = yes\n' >bad.conf
 	atf_check -s exit:1 -e match:"bad.conf:2: unknown setting 'frobnicate'" \
 		"$KN_DAEMON" --config bad.conf
-	atf_check -s exit:1 -e match:"only dir:PATH" "$KN_DAEMON" --config /dev/null \
+	atf_check -s exit:1 -e match:"source .ftp:x.*dir:PATH" "$KN_DAEMON" --config /dev/null \
 		--source ftp:x
 	atf_check -s exit:0 -o match:"^kube-nftd [0-9]" "$KN_DAEMON" --version
 	atf_check -s exit:0 -o match:"--cleanup-on-exit" "$KN_DAEMON" --help
