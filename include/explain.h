@@ -18,6 +18,7 @@ struct kn_packet {
 	struct kn_addr saddr, daddr; /* same family */
 	uint8_t proto;		     /* IANA number: 6 tcp, 17 udp, 132 sctp, 1/58 icmp */
 	uint16_t dport;		     /* transport destination port (tcp/udp/sctp) */
+	uint16_t sport;		     /* transport source port */
 	uint8_t icmp_type;	     /* for icmp/icmpv6 */
 	bool established;	     /* conntrack state established or related */
 };

@@ -4,16 +4,20 @@
 #ifndef KN_NFT_NETLINK_H
 #define KN_NFT_NETLINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "decode.h"
+#include "plan.h"
 #include "program.h"
 
 struct kn_nl;
 
 struct kn_nl_stats {
-	size_t messages; /* netlink messages in the last batch, BEGIN/END included */
-	size_t bytes;	 /* bytes sent for the last batch */
+	size_t messages;	   /* netlink messages in the last batch, BEGIN/END included */
+	size_t bytes;		   /* bytes sent for the last batch */
+	bool incremental;	   /* kn_nl_commit sent a plan, not the whole table */
+	struct kn_plan_stats plan; /* what the plan changed (incremental only) */
 };
 
 /* Opens a NETLINK_NETFILTER socket with extended acks and large buffers.
@@ -28,6 +32,20 @@ void kn_nl_close(struct kn_nl *nl);
  * ("set np/default/web/ingress/0/peers-v4: File exists"); the previous
  * ruleset is then still in place.  -ENOBUFS means the outcome is unknown. */
 int kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err);
+
+/* Changes the table from old, the program the last successful commit
+ * left in the kernel, to new, in one transaction that carries only the
+ * difference (plan.h).  old NULL, or old for another table, means a full
+ * replacement (kn_nl_apply).  Nothing is sent when the programs are
+ * equal.  Errors as kn_nl_apply: after any error the kernel holds old
+ * (or, for -ENOBUFS, an unknown state) and the next commit must be a full
+ * one (old NULL).
+ *
+ * On kernels before 6.2 (chains outlive the map elements that pointed at
+ * them) a chain that map elements pointed at is emptied but kept, and
+ * deleted by the next commit; nl remembers it. */
+int kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn_program *new,
+		 struct kn_err *err);
 
 /* Deletes table inet NAME.  Returns 0 also when there was none. */
 int kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err);

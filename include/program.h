@@ -53,12 +53,13 @@ struct kn_set {
 };
 
 enum kn_match_type {
-	KN_MATCH_CT_ESTABLISHED,       /* ct state established,related */
-	KN_MATCH_ICMPV6_ND,	       /* icmpv6 type 133-137 (family must be AF_INET6) */
-	KN_MATCH_SADDR_SET,	       /* ip saddr @set / ip6 saddr @set */
-	KN_MATCH_DADDR_SET,	       /* ip daddr @set / ip6 daddr @set */
-	KN_MATCH_PROTO_PORT_SET,       /* meta l4proto . th dport @set */
-	KN_MATCH_DADDR_PROTO_PORT_SET, /* ip daddr . meta l4proto . th dport @set */
+	KN_MATCH_CT_ESTABLISHED,	/* ct state established,related */
+	KN_MATCH_ICMPV6_ND,		/* icmpv6 type 133-137 (family must be AF_INET6) */
+	KN_MATCH_SADDR_SET,		/* ip saddr @set / ip6 saddr @set */
+	KN_MATCH_DADDR_SET,		/* ip daddr @set / ip6 daddr @set */
+	KN_MATCH_PROTO_PORT_SET,	/* meta l4proto . th dport @set */
+	KN_MATCH_DADDR_PROTO_PORT_SET,	/* ip daddr . meta l4proto . th dport @set */
+	KN_MATCH_SADDR_PROTO_SPORT_SET, /* ip saddr . meta l4proto . th sport @set (replies) */
 };
 
 struct kn_match {
@@ -86,6 +87,15 @@ struct kn_rule {
 	struct kn_match m[KN_RULE_MAX_MATCH];
 	size_t nm;
 	bool counter;
+	/* limit rate RATE/UNIT, burst 5 packets (nft's default, which it
+	 * does not list).  Over the rate the rule ends there, so a limit
+	 * gates the log and the verdict after it.  0: no limit. */
+	uint32_t limit_rate;
+	uint32_t limit_unit; /* in seconds: 1, 60, 3600, 86400 or 604800 */
+	/* log [prefix "PREFIX"] group N: the packet goes to nflog group N. */
+	bool log;
+	uint16_t log_group;
+	char *log_prefix; /* may be NULL */
 	enum kn_verdict verdict;
 	char *target;
 	char *comment;
@@ -144,6 +154,16 @@ struct kn_rule *kn_chain_add_rule(struct kn_chain *c, int family);
 void kn_rule_add_match(struct kn_rule *r, enum kn_match_type type, const char *set);
 void kn_rule_set_verdict(struct kn_rule *r, enum kn_verdict v, const char *target);
 void kn_rule_set_comment(struct kn_rule *r, const char *comment);
+/* Statements run in this order after the matches: counter, limit, log,
+ * then the verdict.  prefix is copied (at most KN_LOG_PREFIX_MAX bytes). */
+void kn_rule_set_limit(struct kn_rule *r, uint32_t rate, uint32_t unit);
+void kn_rule_set_log(struct kn_rule *r, uint16_t group, const char *prefix);
+/* The kernel's NF_LOG_PREFIXLEN is 128 including the NUL. */
+#define KN_LOG_PREFIX_MAX 127
+
+/* True when the two rules are the same rule (matches, statements,
+ * verdict and comment). */
+bool kn_rule_equal(const struct kn_rule *a, const struct kn_rule *b);
 
 /* Compares two programs element by element; true when equal. */
 bool kn_program_equal(const struct kn_program *a, const struct kn_program *b);

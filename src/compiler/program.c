@@ -43,6 +43,7 @@ rule_free(struct kn_rule *r)
 		free(r->m[i].set);
 	free(r->target);
 	free(r->comment);
+	free(r->log_prefix);
 }
 
 static void
@@ -289,6 +290,26 @@ kn_rule_set_comment(struct kn_rule *r, const char *comment)
 	r->comment = kn_comment_dup(comment);
 }
 
+void
+kn_rule_set_limit(struct kn_rule *r, uint32_t rate, uint32_t unit)
+{
+	r->limit_rate = rate;
+	r->limit_unit = unit;
+}
+
+void
+kn_rule_set_log(struct kn_rule *r, uint16_t group, const char *prefix)
+{
+	r->log = true;
+	r->log_group = group;
+	free(r->log_prefix);
+	r->log_prefix = NULL;
+	/* The same cleaning and bound as comments (KN_COMMENT_MAX is
+	 * KN_LOG_PREFIX_MAX): nft's strings have no escapes. */
+	if (prefix)
+		r->log_prefix = kn_comment_dup(prefix);
+}
+
 static bool
 str_eq(const char *a, const char *b)
 {
@@ -313,12 +334,15 @@ set_equal(const struct kn_set *a, const struct kn_set *b)
 	return true;
 }
 
-static bool
-rule_equal(const struct kn_rule *a, const struct kn_rule *b)
+bool
+kn_rule_equal(const struct kn_rule *a, const struct kn_rule *b)
 {
 	if (a->family != b->family || a->nm != b->nm || a->counter != b->counter ||
 	    a->verdict != b->verdict || !str_eq(a->target, b->target) ||
 	    !str_eq(a->comment, b->comment))
+		return false;
+	if (a->limit_rate != b->limit_rate || a->limit_unit != b->limit_unit || a->log != b->log ||
+	    a->log_group != b->log_group || !str_eq(a->log_prefix, b->log_prefix))
 		return false;
 	for (size_t i = 0; i < a->nm; i++)
 		if (a->m[i].type != b->m[i].type || !str_eq(a->m[i].set, b->m[i].set))
@@ -333,7 +357,7 @@ chain_equal(const struct kn_chain *a, const struct kn_chain *b)
 	    a->prio != b->prio || a->nrules != b->nrules)
 		return false;
 	for (size_t i = 0; i < a->nrules; i++)
-		if (!rule_equal(&a->rules[i], &b->rules[i]))
+		if (!kn_rule_equal(&a->rules[i], &b->rules[i]))
 			return false;
 	return true;
 }

@@ -36,8 +36,10 @@ kn_set_lookup(const struct kn_set *s, const struct kn_addr *addr, uint8_t proto,
 			break;
 		case KN_KEY_IPV4_PROTO_PORT:
 		case KN_KEY_IPV6_PROTO_PORT:
+			/* Only the port is a range in our concatenations. */
 			m = kn_addr_cmp(addr, &e->addr) == 0 && e->proto == proto &&
-			    port == e->port;
+			    (s->interval ? port >= e->port && port <= e->port_end
+					 : port == e->port);
 			break;
 		}
 		if (m) {
@@ -79,6 +81,9 @@ match_one(const struct kn_program *p, const struct kn_rule *r, const struct kn_m
 	case KN_MATCH_DADDR_PROTO_PORT_SET:
 		return s && has_ports(pkt->proto) &&
 		       kn_set_lookup(s, &pkt->daddr, pkt->proto, pkt->dport, NULL);
+	case KN_MATCH_SADDR_PROTO_SPORT_SET:
+		return s && has_ports(pkt->proto) &&
+		       kn_set_lookup(s, &pkt->saddr, pkt->proto, pkt->sport, NULL);
 	}
 	(void)r;
 	return false;
@@ -167,6 +172,12 @@ run_base(const struct kn_program *p, const struct kn_chain *base, const struct k
 		}
 		switch (v) {
 		case KN_VERDICT_NONE:
+			/* A rule of statements only (counter, log): the packet
+			 * goes on.  A limit is taken to be under its rate. */
+			if (r->log)
+				trace_rule(trace, c, i, "log, continue");
+			else if (r->counter)
+				trace_rule(trace, c, i, "counted, continue");
 			i++;
 			continue;
 		case KN_VERDICT_ACCEPT:

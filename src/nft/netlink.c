@@ -16,6 +16,12 @@
  * The kernel checks every message and commits all of them or none at
  * BATCH_END, so packets see either the old ruleset or the new one.
  *
+ * kn_nl_commit sends only the difference from the program the kernel
+ * holds (plan.h): the same builders for what is created, and deletes
+ * that name their object (DELRULE of a whole chain, DELSETELEM with the
+ * keys only, DELSET, DELCHAIN), in the planner's order.  It is one batch
+ * all the same, with the same error mapping.
+ *
  * The bytecode is the one nft 1.0.6 generates for the syntax that the
  * text backend (nft_text.h) writes for the same program, down to the set
  * user data that nft reads back to print types and ranges, so that
@@ -46,6 +52,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 
 #include <libmnl/libmnl.h>
 #include <libnftnl/batch.h>
@@ -119,6 +126,8 @@
 /* Test hook, see batch_test_corrupt(). */
 #define KN_NL_TEST_ENV	      "KN_TEST_FAIL_AT"
 #define KN_NL_TEST_TABLE_MARK '~'
+/* Test hook: set (to anything) to plan as for kernels before 6.2. */
+#define KN_NL_TEST_DEFER_ENV "KN_TEST_DEFER_CHAIN_DELETE"
 
 struct kn_nl {
 	struct mnl_socket *sock;
@@ -126,6 +135,12 @@ struct kn_nl {
 	uint32_t seq;
 	int sndbuf, rcvbuf; /* what we last asked for */
 	struct kn_nl_stats stats;
+	/* Kernels before 6.2: chains that map elements pointed at are
+	 * deleted one commit later (kn_plan_opts).  stale: the chains the
+	 * last commit left, empty, in the kernel. */
+	bool defer_chain_delete;
+	char **stale;
+	size_t nstale;
 };
 
 /* What a message of the batch carries, to name it in errors. */
@@ -138,11 +153,16 @@ enum msg_kind {
 	MSG_SET,
 	MSG_ELEMS,
 	MSG_RULE,
+	/* incremental batches (kn_nl_commit) */
+	MSG_FLUSH,    /* delete the rules of a chain */
+	MSG_DELCHAIN, /* obj: the chain's name */
+	MSG_DELSET,
+	MSG_DELELEMS,
 };
 
 struct msg_rec {
 	enum msg_kind kind;
-	const void *obj; /* kn_chain (MSG_CHAIN, MSG_RULE) or kn_set */
+	const void *obj; /* kn_chain (MSG_CHAIN, MSG_RULE, MSG_FLUSH), kn_set, or a name */
 	size_t idx;	 /* MSG_RULE: index of the rule in the chain */
 };
 
@@ -211,6 +231,33 @@ sock_grow_buf(struct kn_nl *nl, bool snd, size_t want)
 	return *cur;
 }
 
+/* Kernels before 6.2 drop a map element's reference to its chain only
+ * some time after the transaction that deleted the element (when the
+ * element is freed), so deleting the chain in that transaction fails
+ * with EBUSY.  A release we cannot read counts as old. */
+static bool
+kernel_defers_chain_release(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (getenv(KN_NL_TEST_DEFER_ENV) != NULL)
+		return true;
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return true;
+	return major < 6 || (major == 6 && minor < 2);
+}
+
+static void
+stale_clear(struct kn_nl *nl)
+{
+	for (size_t i = 0; i < nl->nstale; i++)
+		free(nl->stale[i]);
+	free(nl->stale);
+	nl->stale = NULL;
+	nl->nstale = 0;
+}
+
 struct kn_nl *
 kn_nl_open(struct kn_err *err)
 {
@@ -241,6 +288,7 @@ kn_nl_open(struct kn_err *err)
 	/* Start where a previous process is unlikely to have left off, as
 	 * nft does; replies are matched by sequence number. */
 	nl->seq = (uint32_t)time(NULL);
+	nl->defer_chain_delete = kernel_defers_chain_release();
 	sock_grow_buf(nl, true, KN_NL_BUF_DEFAULT);
 	sock_grow_buf(nl, false, KN_NL_BUF_DEFAULT);
 	return nl;
@@ -256,6 +304,7 @@ kn_nl_close(struct kn_nl *nl)
 		return;
 	if (nl->sock != NULL)
 		mnl_socket_close(nl->sock);
+	stale_clear(nl);
 	free(nl);
 }
 
@@ -376,6 +425,22 @@ msg_describe(const struct batch *b, uint32_t seq, char *buf, size_t len)
 		break;
 	case MSG_RULE:
 		rule_describe(m->obj, m->idx, buf, len);
+		break;
+	case MSG_FLUSH:
+		snprintf(buf, len, "flush chain %s", ((const struct kn_chain *)m->obj)->name);
+		break;
+	case MSG_DELCHAIN:
+		snprintf(buf, len, "delete chain %s", (const char *)m->obj);
+		break;
+	case MSG_DELSET:
+		snprintf(buf, len, "delete %s %s",
+			 ((const struct kn_set *)m->obj)->vmap ? "map" : "set",
+			 ((const struct kn_set *)m->obj)->name);
+		break;
+	case MSG_DELELEMS:
+		snprintf(buf, len, "delete elements of %s %s",
+			 ((const struct kn_set *)m->obj)->vmap ? "map" : "set",
+			 ((const struct kn_set *)m->obj)->name);
 		break;
 	}
 }
@@ -964,6 +1029,33 @@ elems_plain(const struct kn_set *s, struct nftnl_set *ns)
 	return 0;
 }
 
+/* Writes the elements of ns in as many messages of type as needed:
+ * libnftnl stops filling one when its element list reaches the 64 KiB
+ * that an attribute can hold. */
+static int
+elems_send(struct batch *b, const struct kn_set *s, struct nftnl_set *ns, uint16_t type,
+	   uint16_t flags, enum msg_kind kind)
+{
+	struct nftnl_set_elems_iter *it;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	it = nftnl_set_elems_iter_create(ns);
+	if (it == NULL)
+		return -ENOMEM;
+	for (;;) {
+		int more;
+
+		nlh = msg_start(b, type, flags, kind, s, 0);
+		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
+		ret = msg_end(b, nlh);
+		if (ret < 0 || more <= 0)
+			break;
+	}
+	nftnl_set_elems_iter_destroy(it);
+	return ret;
+}
+
 /*	elements = { 10.0.0.0/8 comment "...", tcp . 80-90, 10.1.2.3 : goto CHAIN }
  *
  * As many NEWSETELEM messages as needed: libnftnl stops filling one when
@@ -971,10 +1063,8 @@ elems_plain(const struct kn_set *s, struct nftnl_set *ns)
 static int
 put_elems(struct batch *b, const struct kn_set *s, uint32_t id)
 {
-	struct nftnl_set_elems_iter *it = NULL;
 	const char *why = NULL;
 	struct nftnl_set *ns;
-	struct nlmsghdr *nlh;
 	size_t i;
 	int ret = -ENOMEM;
 
@@ -999,29 +1089,98 @@ put_elems(struct batch *b, const struct kn_set *s, uint32_t id)
 		ret = elems_plain(s, ns);
 	if (ret < 0)
 		goto out;
-	it = nftnl_set_elems_iter_create(ns);
-	if (it == NULL) {
-		ret = -ENOMEM;
-		goto out;
-	}
 	/* EXCL: a duplicate element is a compiler bug (kn_set_finalize
 	 * removes them), and the kernel would take it silently. */
-	for (;;) {
-		int more;
-
-		nlh = msg_start(b, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, MSG_ELEMS, s, 0);
-		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
-		ret = msg_end(b, nlh);
-		if (ret < 0 || more <= 0)
-			break;
-	}
+	ret = elems_send(b, s, ns, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, MSG_ELEMS);
 out:
 	if (ret == -ENOMEM)
 		errf(b->err, ret, "elements of set %s: out of memory", s->name);
 	else if (ret == -EINVAL && why != NULL)
 		errf(b->err, ret, "elements of set %s: %s", s->name, why);
-	if (it != NULL)
-		nftnl_set_elems_iter_destroy(it);
+	if (ns != NULL)
+		nftnl_set_free(ns);
+	return ret;
+}
+
+/* Element changes of an incremental batch (kn_nl_commit): the kernel
+ * elements of the program elements v[0..n), one by one, as
+ * elems_interval() and elems_plain() make them, and nft's end element at
+ * 0 when zero_end is set.  A delete carries only what identifies an
+ * element (KEY, KEY_END, the interval end flag), as nft sends it. */
+static int
+elems_ops(const struct kn_set *s, struct nftnl_set *ns, const struct kn_elem *const *v, size_t n,
+	  bool zero_end, bool del)
+{
+	uint8_t key[NFT_DATA_VALUE_MAXLEN], key_end[NFT_DATA_VALUE_MAXLEN];
+	uint32_t len = key_len(s->key);
+	bool rbtree = s->interval && !key_is_concat(s->key);
+	size_t i;
+	int ret = 0;
+
+	if (zero_end) {
+		memset(key, 0, sizeof(key));
+		ret = elem_add(ns, key, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL, NULL);
+	}
+	for (i = 0; i < n && ret == 0; i++) {
+		const struct kn_elem *e = v[i];
+		const char *comment = del ? NULL : e->comment;
+
+		if (rbtree) {
+			/* [first, last]: start at first, end at last + 1,
+			 * none when last is the top address. */
+			struct kn_addr next = e->addr_end.family != 0 ? e->addr_end : e->addr;
+			bool open = !addr_next(&next);
+
+			ret = elem_add(ns, e->addr.bytes, NULL, len, 0, open && !del, comment,
+				       NULL);
+			if (ret == 0 && !open)
+				ret = elem_add(ns, next.bytes, NULL, len, NFT_SET_ELEM_INTERVAL_END,
+					       false, NULL, NULL);
+			continue;
+		}
+		key_encode(s->key, e, false, key);
+		if (s->interval)
+			key_encode(s->key, e, true, key_end);
+		ret = elem_add(ns, key, s->interval ? key_end : NULL, len, 0, false, comment,
+			       s->vmap && !del ? e->target : NULL);
+	}
+	return ret;
+}
+
+/*	add element SET { ... }  /  delete element SET { ... } */
+static int
+put_elem_ops(struct batch *b, const struct kn_set *s, uint32_t id, const struct kn_elem *const *v,
+	     size_t n, bool zero_end, bool del)
+{
+	const char *why = NULL;
+	struct nftnl_set *ns;
+	size_t i;
+	int ret = -ENOMEM;
+
+	for (i = 0; i < n && !del; i++) {
+		why = elem_check(s, v[i]);
+		if (why != NULL)
+			return errf(b->err, -EINVAL, "element %zu of set %s: %s",
+				    (size_t)(v[i] - s->elems) + 1, s->name, why);
+	}
+	ns = nftnl_set_alloc();
+	if (ns == NULL)
+		goto out;
+	if (nftnl_set_set_str(ns, NFTNL_SET_TABLE, b->table) < 0 ||
+	    nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name) < 0)
+		goto out;
+	nftnl_set_set_u32(ns, NFTNL_SET_ID, id);
+	ret = elems_ops(s, ns, v, n, zero_end, del);
+	if (ret < 0)
+		goto out;
+	if (del)
+		ret = elems_send(b, s, ns, NFT_MSG_DELSETELEM, 0, MSG_DELELEMS);
+	else
+		ret = elems_send(b, s, ns, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL,
+				 MSG_ELEMS);
+out:
+	if (ret == -ENOMEM)
+		errf(b->err, ret, "elements of set %s: out of memory", s->name);
 	if (ns != NULL)
 		nftnl_set_free(ns);
 	return ret;
@@ -1142,12 +1301,13 @@ put_addr(struct nftnl_rule *r, int family, bool daddr, unsigned int word)
 	return put_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, len, reg32(word));
 }
 
-/* meta l4proto . th dport, from 32-bit word `word` on.  In a lookup in an
- * interval set nft converts the protocol to network byte order first, a
- * conversion of a one-byte value that the kernel runs as a no-op; we emit
- * it all the same, since it is part of what nft lists back. */
+/* meta l4proto . th dport (th_off 2) or th sport (th_off 0), from 32-bit
+ * word `word` on.  In a lookup in an interval set nft converts the
+ * protocol to network byte order first, a conversion of a one-byte value
+ * that the kernel runs as a no-op; we emit it all the same, since it is
+ * part of what nft lists back. */
 static int
-put_proto_port(struct nftnl_rule *r, unsigned int word, bool interval)
+put_proto_port(struct nftnl_rule *r, unsigned int word, bool interval, uint32_t th_off)
 {
 	struct nftnl_expr *e;
 	int ret;
@@ -1166,8 +1326,42 @@ put_proto_port(struct nftnl_rule *r, unsigned int word, bool interval)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 1);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
 	}
-	/* th dport: bytes 2-3 of the TCP, UDP or SCTP header */
-	return put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, reg32(word + 1));
+	/* th dport: bytes 2-3 of the TCP, UDP or SCTP header; th sport: 0-1 */
+	return put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, th_off, 2, reg32(word + 1));
+}
+
+/* limit rate RATE/UNIT, with nft's default burst
+ *	[ limit rate RATE/UNIT burst 5 type packets flags 0x0 ] */
+static int
+put_limit(struct nftnl_rule *r, uint32_t rate, uint32_t unit)
+{
+	struct nftnl_expr *e = expr_add(r, "limit");
+
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, rate);
+	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, unit);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, 5);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
+	return 0;
+}
+
+/* log prefix "PREFIX" group N (nflog)
+ *	[ log prefix PREFIX group N snaplen 0 qthreshold 0 ]
+ * nft sets only the prefix and the group; the listing shows the rest as
+ * zeros. */
+static int
+put_log(struct nftnl_rule *r, uint16_t group, const char *prefix)
+{
+	struct nftnl_expr *e = expr_add(r, "log");
+
+	if (e == NULL)
+		return -ENOMEM;
+	if (prefix != NULL && nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix) < 0)
+		return -ENOMEM;
+	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
+	return 0;
 }
 
 /* ct state established,related
@@ -1284,7 +1478,8 @@ static bool
 match_needs_family(enum kn_match_type t)
 {
 	return t == KN_MATCH_SADDR_SET || t == KN_MATCH_DADDR_SET ||
-	       t == KN_MATCH_DADDR_PROTO_PORT_SET || t == KN_MATCH_ICMPV6_ND;
+	       t == KN_MATCH_DADDR_PROTO_PORT_SET || t == KN_MATCH_SADDR_PROTO_SPORT_SET ||
+	       t == KN_MATCH_ICMPV6_ND;
 }
 
 static bool
@@ -1387,7 +1582,7 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 			*why = rule_set_check(b, m->set, KN_KEY_PROTO_PORT, false, &ref);
 			if (*why != NULL)
 				return -EINVAL;
-			ret = put_proto_port(nr, 0, ref->set->interval);
+			ret = put_proto_port(nr, 0, ref->set->interval, 2);
 			if (ret == 0)
 				ret = put_lookup(nr, ref, false);
 			break;
@@ -1406,7 +1601,26 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 				return -EINVAL;
 			ret = put_addr(nr, r->family, true, 0);
 			if (ret == 0)
-				ret = put_proto_port(nr, v4 ? 1 : 4, ref->set->interval);
+				ret = put_proto_port(nr, v4 ? 1 : 4, ref->set->interval, 2);
+			if (ret == 0)
+				ret = put_lookup(nr, ref, false);
+			break;
+		case KN_MATCH_SADDR_PROTO_SPORT_SET:
+			/* ip saddr . meta l4proto . th sport @set:
+			 *	[ payload load 4b @ network header + 12 => reg 1 ]
+			 *	[ meta load l4proto => reg 9 ]
+			 *	[ byteorder reg 9 = hton(reg 9, 2, 1) ]   (interval sets)
+			 *	[ payload load 2b @ transport header + 0 => reg 10 ]
+			 *	[ lookup reg 1 set NAME ]
+			 * ip6 as for daddr: reg 1, reg 2, reg 13. */
+			*why = rule_set_check(b, m->set,
+					      v4 ? KN_KEY_IPV4_PROTO_PORT : KN_KEY_IPV6_PROTO_PORT,
+					      false, &ref);
+			if (*why != NULL)
+				return -EINVAL;
+			ret = put_addr(nr, r->family, false, 0);
+			if (ret == 0)
+				ret = put_proto_port(nr, v4 ? 1 : 4, ref->set->interval, 0);
 			if (ret == 0)
 				ret = put_lookup(nr, ref, false);
 			break;
@@ -1420,6 +1634,11 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 	/* counter: [ counter pkts 0 bytes 0 ] */
 	if (r->counter && expr_add(nr, "counter") == NULL)
 		return -ENOMEM;
+	/* Then limit and log, in the order the text backend writes them. */
+	if (r->limit_rate != 0 && (ret = put_limit(nr, r->limit_rate, r->limit_unit)) < 0)
+		return ret;
+	if (r->log && (ret = put_log(nr, r->log_group, r->log_prefix)) < 0)
+		return ret;
 	switch (r->verdict) {
 	case KN_VERDICT_NONE:
 		return 0;
@@ -1642,7 +1861,7 @@ bad_attr_describe(const struct msg_rec *m, const struct nlattr *attr, char *buf,
 	int n = 0;
 
 	bufcat(buf, size, len, " (at ");
-	if (m->kind == MSG_ELEMS && (attr->nla_type & NLA_F_NESTED)) {
+	if ((m->kind == MSG_ELEMS || m->kind == MSG_DELELEMS) && (attr->nla_type & NLA_F_NESTED)) {
 		const struct kn_set *s = m->obj;
 
 		mnl_attr_for_each_nested(a, attr)
@@ -1887,7 +2106,104 @@ out:
 	return ret;
 }
 
+/* ---------------------------------------------------------------- deletes */
+
+/* The deletes of an incremental batch name their object only. */
+
+/*	flush chain NAME */
+static int
+put_flush(struct batch *b, const struct kn_chain *c)
+{
+	struct nftnl_rule *nr;
+	struct nlmsghdr *nlh;
+	int ret = -ENOMEM;
+
+	nr = nftnl_rule_alloc();
+	if (nr == NULL)
+		goto out;
+	if (nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, b->table) < 0 ||
+	    nftnl_rule_set_str(nr, NFTNL_RULE_CHAIN, c->name) < 0)
+		goto out;
+	/* A DELRULE with a chain and no handle deletes every rule of it. */
+	nlh = msg_start(b, NFT_MSG_DELRULE, 0, MSG_FLUSH, c, 0);
+	nftnl_rule_nlmsg_build_payload(nlh, nr);
+	ret = msg_end(b, nlh);
+out:
+	if (ret == -ENOMEM)
+		errf(b->err, ret, "flush chain %s: out of memory", c->name);
+	if (nr != NULL)
+		nftnl_rule_free(nr);
+	return ret;
+}
+
+/*	delete chain NAME */
+static int
+put_delchain(struct batch *b, const char *name)
+{
+	struct nftnl_chain *nc;
+	struct nlmsghdr *nlh;
+	int ret = -ENOMEM;
+
+	nc = nftnl_chain_alloc();
+	if (nc == NULL)
+		goto out;
+	if (nftnl_chain_set_str(nc, NFTNL_CHAIN_TABLE, b->table) < 0 ||
+	    nftnl_chain_set_str(nc, NFTNL_CHAIN_NAME, name) < 0)
+		goto out;
+	nlh = msg_start(b, NFT_MSG_DELCHAIN, 0, MSG_DELCHAIN, name, 0);
+	nftnl_chain_nlmsg_build_payload(nlh, nc);
+	ret = msg_end(b, nlh);
+out:
+	if (ret == -ENOMEM)
+		errf(b->err, ret, "delete chain %s: out of memory", name);
+	if (nc != NULL)
+		nftnl_chain_free(nc);
+	return ret;
+}
+
+/*	delete set NAME */
+static int
+put_delset(struct batch *b, const struct kn_set *s)
+{
+	struct nftnl_set *ns;
+	struct nlmsghdr *nlh;
+	int ret = -ENOMEM;
+
+	ns = nftnl_set_alloc();
+	if (ns == NULL)
+		goto out;
+	if (nftnl_set_set_str(ns, NFTNL_SET_TABLE, b->table) < 0 ||
+	    nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name) < 0)
+		goto out;
+	nlh = msg_start(b, NFT_MSG_DELSET, 0, MSG_DELSET, s, 0);
+	nftnl_set_nlmsg_build_payload(nlh, ns);
+	ret = msg_end(b, nlh);
+out:
+	if (ret == -ENOMEM)
+		errf(b->err, ret, "delete set %s: out of memory", s->name);
+	if (ns != NULL)
+		nftnl_set_free(ns);
+	return ret;
+}
+
 /* ---------------------------------------------------------------- API */
+
+/* The sets of p as rules refer to them, with batch-local ids (p's order
+ * from 1), sorted by name. */
+static void
+batch_sets(struct batch *b, const struct kn_program *p)
+{
+	size_t i;
+
+	b->nsets = p->nsets;
+	b->sets = xcalloc(p->nsets > 0 ? p->nsets : 1, sizeof(*b->sets));
+	for (i = 0; i < p->nsets; i++) {
+		b->sets[i].name = p->sets[i]->name;
+		b->sets[i].set = p->sets[i];
+		b->sets[i].id = (uint32_t)i + 1;
+	}
+	qsort(b->sets, b->nsets, sizeof(*b->sets), set_ref_cmp);
+}
 
 int
 kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err)
@@ -1902,14 +2218,7 @@ kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err)
 		ret = errf(err, -ENOMEM, "batch: out of memory");
 		goto out;
 	}
-	b.nsets = p->nsets;
-	b.sets = xcalloc(p->nsets > 0 ? p->nsets : 1, sizeof(*b.sets));
-	for (i = 0; i < p->nsets; i++) {
-		b.sets[i].name = p->sets[i]->name;
-		b.sets[i].set = p->sets[i];
-		b.sets[i].id = (uint32_t)i + 1;
-	}
-	qsort(b.sets, b.nsets, sizeof(*b.sets), set_ref_cmp);
+	batch_sets(&b, p);
 
 	if ((ret = batch_begin_end(&b, true)) < 0 ||
 	    (ret = put_table(&b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0 ||
@@ -1938,8 +2247,126 @@ kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err)
 		goto out;
 	batch_test_corrupt(&b);
 	ret = batch_send(nl, &b);
+	/* The table was replaced as a whole: no chain is left over. */
+	if (ret == 0)
+		stale_clear(nl);
 out:
 	batch_free(&b);
+	return ret;
+}
+
+/* Renders the plan in its order (plan.h). */
+static int
+plan_build(struct batch *b, const struct kn_plan *plan)
+{
+	const struct kn_set *s;
+	size_t i, j;
+	int ret;
+
+	for (i = 0; i < plan->nflush; i++) {
+		if ((ret = put_flush(b, plan->flush[i])) < 0)
+			return ret;
+	}
+	for (i = 0; i < plan->nelems; i++) {
+		const struct kn_plan_elems *d = &plan->elems[i];
+
+		if (d->ndel == 0 && !d->del_zero_end)
+			continue;
+		ret = put_elem_ops(b, d->set, set_lookup(b, d->set->name)->id, d->del, d->ndel,
+				   d->del_zero_end, true);
+		if (ret < 0)
+			return ret;
+	}
+	for (i = 0; i < plan->ndel_sets; i++) {
+		if ((ret = put_delset(b, plan->del_sets[i])) < 0)
+			return ret;
+	}
+	for (i = 0; i < plan->ndel_chains; i++) {
+		if ((ret = put_delchain(b, plan->del_chains[i])) < 0)
+			return ret;
+	}
+	for (i = 0; i < plan->nadd_chains; i++) {
+		if ((ret = put_chain(b, plan->add_chains[i])) < 0)
+			return ret;
+	}
+	for (i = 0; i < plan->nadd_sets; i++) {
+		s = plan->add_sets[i];
+		if ((ret = put_set(b, s, set_lookup(b, s->name)->id)) < 0)
+			return ret;
+	}
+	for (i = 0; i < plan->nelems; i++) {
+		const struct kn_plan_elems *d = &plan->elems[i];
+
+		if (d->nadd == 0 && !d->add_zero_end)
+			continue;
+		ret = put_elem_ops(b, d->set, set_lookup(b, d->set->name)->id, d->add, d->nadd,
+				   d->add_zero_end, false);
+		if (ret < 0)
+			return ret;
+	}
+	for (i = 0; i < plan->nadd_sets; i++) {
+		s = plan->add_sets[i];
+		if ((ret = put_elems(b, s, set_lookup(b, s->name)->id)) < 0)
+			return ret;
+	}
+	for (i = 0; i < plan->nfill; i++) {
+		for (j = 0; j < plan->fill[i]->nrules; j++) {
+			if ((ret = put_rule(b, plan->fill[i], j)) < 0)
+				return ret;
+		}
+	}
+	return 0;
+}
+
+int
+kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn_program *new,
+	     struct kn_err *err)
+{
+	struct kn_plan_opts opts = {
+		.defer_chain_delete = nl->defer_chain_delete,
+		.stale = (const char *const *)nl->stale,
+		.nstale = nl->nstale,
+	};
+	struct kn_plan *plan = NULL;
+	struct batch b;
+	int ret;
+
+	if (old == NULL)
+		return kn_nl_apply(nl, new, err);
+	ret = kn_plan_diff(old, new, &opts, &plan, err);
+	if (ret == -ENOTSUP)
+		return kn_nl_apply(nl, new, err);
+	if (ret < 0)
+		return ret;
+	batch_init(&b, nl, new->table, err);
+	/* Nothing changed: nothing to send. */
+	if (kn_plan_empty(plan))
+		goto out;
+	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
+	if (b.nb == NULL) {
+		ret = errf(err, -ENOMEM, "batch: out of memory");
+		goto out;
+	}
+	batch_sets(&b, new);
+	if ((ret = batch_begin_end(&b, true)) < 0 || (ret = plan_build(&b, plan)) < 0 ||
+	    (ret = batch_begin_end(&b, false)) < 0)
+		goto out;
+	batch_test_corrupt(&b);
+	ret = batch_send(nl, &b);
+	if (ret < 0)
+		goto out;
+	/* The chains deleted now are gone; the deferred ones are next. */
+	stale_clear(nl);
+	nl->stale = xcalloc(plan->ndeferred + 1, sizeof(*nl->stale));
+	for (size_t i = 0; i < plan->ndeferred; i++)
+		nl->stale[nl->nstale++] = xstrdup(plan->deferred[i]->name);
+out:
+	if (ret == 0) {
+		nl->stats.incremental = true;
+		nl->stats.plan = plan->st;
+	}
+	batch_free(&b);
+	kn_plan_free(plan);
 	return ret;
 }
 

@@ -181,6 +181,7 @@ family_implied(const struct kn_rule *r)
 		case KN_MATCH_SADDR_SET:
 		case KN_MATCH_DADDR_SET:
 		case KN_MATCH_DADDR_PROTO_PORT_SET:
+		case KN_MATCH_SADDR_PROTO_SPORT_SET:
 			return true;
 		case KN_MATCH_CT_ESTABLISHED:
 		case KN_MATCH_PROTO_PORT_SET:
@@ -188,6 +189,25 @@ family_implied(const struct kn_rule *r)
 		}
 	}
 	return false;
+}
+
+/* nft's names of the limit units, which are what it lists. */
+static const char *
+limit_unit_str(uint32_t unit)
+{
+	switch (unit) {
+	case 1:
+		return "second";
+	case 60:
+		return "minute";
+	case 3600:
+		return "hour";
+	case 86400:
+		return "day";
+	case 604800:
+		return "week";
+	}
+	return "?"; /* not a unit of the IR: a compiler bug that nft will reject */
 }
 
 static void
@@ -225,11 +245,27 @@ render_rule(const struct kn_rule *r, struct strbuf *out)
 			strbuf_printf(out, "%s daddr . meta l4proto . th dport @%s",
 				      family_kw(r->family), m->set);
 			break;
+		case KN_MATCH_SADDR_PROTO_SPORT_SET:
+			strbuf_printf(out, "%s saddr . meta l4proto . th sport @%s",
+				      family_kw(r->family), m->set);
+			break;
 		}
 	}
 	if (r->counter) {
 		SEP();
 		strbuf_puts(out, "counter");
+	}
+	if (r->limit_rate) {
+		SEP();
+		strbuf_printf(out, "limit rate %u/%s", r->limit_rate,
+			      limit_unit_str(r->limit_unit));
+	}
+	if (r->log) {
+		SEP();
+		strbuf_puts(out, "log");
+		if (r->log_prefix)
+			strbuf_printf(out, " prefix \"%s\"", r->log_prefix);
+		strbuf_printf(out, " group %u", r->log_group);
 	}
 	switch (r->verdict) {
 	case KN_VERDICT_NONE:
