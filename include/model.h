@@ -122,13 +122,126 @@ struct kn_netpol {
 	size_t neg;
 };
 
+/* ------------------------------------------------------------ API server guard
+ *
+ * RBAC objects, ServiceAccounts and the API server's Service and
+ * EndpointSlices, with the fields the RBAC evaluation (rbac.h) and the
+ * guard (guard.h) need. */
+
+/* v1 ServiceAccount. */
+struct kn_service_account {
+	char *ns;
+	char *name;
+	int automount_token; /* automountServiceAccountToken: -1 unset, 0, 1 */
+};
+
+/* rbac.authorization.k8s.io/v1 PolicyRule.  Lists are kept as given. */
+struct kn_policy_rule {
+	char **verbs;
+	size_t nverbs;
+	char **api_groups;
+	size_t napi_groups;
+	char **resources;
+	size_t nresources;
+	char **resource_names;
+	size_t nresource_names;
+	char **non_resource_urls;
+	size_t nnon_resource_urls;
+};
+
+/* Role (ns set) or ClusterRole (ns NULL). */
+struct kn_role {
+	char *ns;
+	char *name;
+	struct kn_labels labels; /* aggregation selects ClusterRoles by label */
+	struct kn_policy_rule *rules;
+	size_t nrules;
+	/* aggregationRule: the rules are those of the ClusterRoles matching
+	 * any selector, as the aggregation controller writes them. */
+	bool aggregated;
+	struct kn_selector *agg_selectors;
+	size_t nagg_selectors;
+};
+
+enum kn_subject_kind {
+	KN_SUBJECT_USER,
+	KN_SUBJECT_GROUP,
+	KN_SUBJECT_SERVICE_ACCOUNT,
+};
+
+struct kn_subject {
+	enum kn_subject_kind kind;
+	char *name;
+	char *ns; /* ServiceAccount only; NULL: the binding's namespace */
+};
+
+/* RoleBinding (ns set) or ClusterRoleBinding (ns NULL). */
+struct kn_binding {
+	char *ns;
+	char *name;
+	bool role_is_cluster; /* roleRef.kind: ClusterRole, else Role */
+	char *role_name;      /* roleRef.name */
+	struct kn_subject *subjects;
+	size_t nsubjects;
+};
+
+struct kn_service_port {
+	uint8_t proto; /* default TCP */
+	uint16_t port;
+};
+
+/* The API server's Service, and the label that ties EndpointSlices to
+ * their Service. */
+#define KN_API_SERVICE_NAMESPACE "default"
+#define KN_API_SERVICE_NAME	 "kubernetes"
+#define KN_SERVICE_NAME_LABEL	 "kubernetes.io/service-name"
+
+/* v1 Service: only default/kubernetes is decoded (the API server). */
+struct kn_service {
+	char *ns;
+	char *name;
+	struct kn_addr *cluster_ips; /* spec.clusterIPs (or clusterIP); none when headless */
+	size_t ncluster_ips;
+	struct kn_service_port *ports;
+	size_t nports;
+};
+
+struct kn_slice_port {
+	uint8_t proto; /* default TCP */
+	bool has_port; /* false: the port is not restricted */
+	uint16_t port;
+};
+
+/* discovery.k8s.io/v1 EndpointSlice: only those of default/kubernetes
+ * (label kubernetes.io/service-name) are decoded. */
+struct kn_endpoint_slice {
+	char *ns;
+	char *name;
+	char *service;	       /* label kubernetes.io/service-name */
+	int family;	       /* addressType: AF_INET, AF_INET6, or 0 for FQDN */
+	struct kn_addr *addrs; /* of every endpoint, deduplicated; none for FQDN */
+	size_t naddrs;
+	struct kn_slice_port *ports;
+	size_t nports;
+};
+
 enum kn_kind {
 	KN_KIND_OTHER = 0, /* accepted and ignored */
 	KN_KIND_NAMESPACE,
 	KN_KIND_POD,
 	KN_KIND_NETPOL,
+	/* The API server guard (rbac.h, guard.h). */
+	KN_KIND_SERVICE_ACCOUNT,
+	KN_KIND_ROLE,
+	KN_KIND_CLUSTER_ROLE,
+	KN_KIND_ROLE_BINDING,
+	KN_KIND_CLUSTER_ROLE_BINDING,
+	KN_KIND_SERVICE,	/* only default/kubernetes is kept */
+	KN_KIND_ENDPOINT_SLICE, /* only those of default/kubernetes are kept */
 	KN_KIND_MAX,
 };
+/* Cluster-scoped kinds have no namespace in their key. */
+bool kn_kind_cluster_scoped(enum kn_kind k);
 const char *kn_kind_name(enum kn_kind k); /* "Pod", ... */
 
 struct kn_object {
@@ -137,6 +250,11 @@ struct kn_object {
 		struct kn_namespace *ns;
 		struct kn_pod *pod;
 		struct kn_netpol *np;
+		struct kn_service_account *sa;
+		struct kn_role *role;	    /* Role and ClusterRole */
+		struct kn_binding *binding; /* RoleBinding and ClusterRoleBinding */
+		struct kn_service *svc;
+		struct kn_endpoint_slice *eps;
 	} u;
 };
 
@@ -145,6 +263,15 @@ void kn_selector_free(struct kn_selector *s); /* frees members, not s */
 void kn_namespace_free(struct kn_namespace *ns);
 void kn_pod_free(struct kn_pod *pod);
 void kn_netpol_free(struct kn_netpol *np);
+void kn_service_account_free(struct kn_service_account *sa);
+void kn_role_free(struct kn_role *role);
+void kn_binding_free(struct kn_binding *b);
+void kn_service_free(struct kn_service *svc);
+void kn_endpoint_slice_free(struct kn_endpoint_slice *eps);
 void kn_object_free(struct kn_object *obj); /* frees members, not obj */
+
+/* The key of an object of any kind: its namespace (NULL for cluster-scoped
+ * kinds) and name, pointing into the object.  -EINVAL when it has none. */
+int kn_object_key(const struct kn_object *obj, const char **ret_ns, const char **ret_name);
 
 #endif

@@ -35,7 +35,33 @@ const struct kn_pod *kn_store_get_pod(const struct kn_store *s, const char *ns, 
 const struct kn_netpol *kn_store_get_netpol(const struct kn_store *s, const char *ns,
 					    const char *name);
 
+/* Views and lookups of the API server guard's kinds (rbac.h, guard.h),
+ * sorted and valid like the views above.  Roles and RoleBindings are
+ * namespaced, ClusterRoles and ClusterRoleBindings are not.
+ * kn_store_get_role finds a ClusterRole when ns is NULL. */
+size_t kn_store_service_accounts(struct kn_store *s, struct kn_service_account *const **ret);
+size_t kn_store_roles(struct kn_store *s, struct kn_role *const **ret);
+size_t kn_store_cluster_roles(struct kn_store *s, struct kn_role *const **ret);
+size_t kn_store_role_bindings(struct kn_store *s, struct kn_binding *const **ret);
+size_t kn_store_cluster_role_bindings(struct kn_store *s, struct kn_binding *const **ret);
+size_t kn_store_services(struct kn_store *s, struct kn_service *const **ret);
+size_t kn_store_endpoint_slices(struct kn_store *s, struct kn_endpoint_slice *const **ret);
+const struct kn_service_account *kn_store_get_service_account(const struct kn_store *s,
+							      const char *ns, const char *name);
+const struct kn_role *kn_store_get_role(const struct kn_store *s, const char *ns, const char *name);
+const struct kn_service *kn_store_get_service(const struct kn_store *s, const char *ns,
+					      const char *name);
+
 /* Bumped by every put and delete. */
 uint64_t kn_store_generation(const struct kn_store *s);
+
+/* Calls cb for every object of one kind, in no particular order, with
+ * its key (ns NULL for cluster-scoped kinds); cb must not change the
+ * store.  cb may be NULL.  Returns the number of objects visited.  Used
+ * by sources that replace a kind as a whole (a relist). */
+typedef void (*kn_store_visit_cb)(void *arg, const struct kn_object *obj, const char *ns,
+				  const char *name);
+size_t kn_store_foreach(const struct kn_store *s, enum kn_kind kind, kn_store_visit_cb cb,
+			void *arg);
 
 #endif

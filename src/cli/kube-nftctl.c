@@ -17,12 +17,14 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "conntrack.h"
 #include "explain.h"
 #include "load.h"
 #include "log.h"
 #include "netpol.h"
 #include "nft_netlink.h"
 #include "nft_text.h"
+#include "rbac.h"
 #include "store.h"
 #include "util.h"
 
@@ -50,6 +52,9 @@ static const char usage_text[] =
 	"allowed,\n"
 	"                                                and by which rules\n"
 	"  audit [--node NAME | --all-nodes] FILE...    report likely mistakes in the policies\n"
+	"  api-access [--node NAME | --all-nodes] FILE...\n"
+	"                                                list local pods and whether they may\n"
+	"                                                reach the API server, and why\n"
 	"  status [--control-socket PATH]               show the state of the running kube-nftd\n"
 	"  version                                       print the version\n"
 	"\n"
@@ -67,6 +72,11 @@ static const char usage_text[] =
 	"  -P, --port N       explain: destination port (default 80)\n"
 	"  -S, --control-socket PATH  status: the daemon's socket\n"
 	"                     (default /run/kube-nftd/control)\n"
+	"      --api-guard=off|audit|enforce\n"
+	"                     the API server guard (default audit: count and log only)\n"
+	"      --api-server ADDR[:PORT]\n"
+	"                     another address of the API server (repeatable; IPv6 as\n"
+	"                     [ADDR]:PORT; without PORT every TCP port)\n"
 	"  -v, --verbose      more messages\n"
 	"  -h, --help         show this help\n"
 	"  -V, --version      show the version\n"
@@ -85,7 +95,24 @@ struct opts {
 	bool node_given;
 	long port;
 	char hostname[HOST_NAME_MAX + 1];
+	/* The API server guard.  --api-server is bounded: a handful of load
+	 * balancer addresses, not a list of nodes. */
+	enum kn_guard_mode guard;
+	struct kn_guard_addr servers[64];
+	size_t nservers;
 };
+
+/* The compile options the command line sets. */
+static void
+compile_opts(const struct opts *o, const char *node, struct kn_compile_opts *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	ret->node = node;
+	ret->table = o->table;
+	ret->guard = o->guard;
+	ret->guard_servers = o->servers;
+	ret->nguard_servers = o->nservers;
+}
 
 static noreturn void usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -128,7 +155,7 @@ load_and_compile(struct opts *o, char **files, int nfiles, bool *skipped,
 {
 	struct kn_store *s = kn_store_new();
 	struct kn_load_result res;
-	struct kn_compile_opts copts = {0};
+	struct kn_compile_opts copts;
 	struct kn_program *p = NULL;
 
 	if (kn_load_files(s, files, (size_t)nfiles, &res) < 0)
@@ -137,8 +164,7 @@ load_and_compile(struct opts *o, char **files, int nfiles, bool *skipped,
 	if (res.invalid)
 		log_warn("%zu invalid object%s skipped; everything else is enforced", res.invalid,
 			 res.invalid == 1 ? "" : "s");
-	copts.node = o->all_nodes ? NULL : o->node;
-	copts.table = o->table;
+	compile_opts(o, o->all_nodes ? NULL : o->node, &copts);
 	p = kn_compile(s, &copts, st);
 	log_debug("%zu objects read, %zu ignored; %zu local pods, %zu policies, %zu sets, "
 		  "%zu chains, %zu rules, %zu elements",
@@ -178,6 +204,36 @@ out:
 	return rc;
 }
 
+/* After an apply: the guard now drops the packets of denied pods, and
+ * their open connections to the API server are cut by deleting their
+ * conntrack entries.  kube-nftctl does not know what the previous ruleset
+ * allowed, so in enforce mode every denied pod's entries go; a failure
+ * leaves the ruleset applied and is reported. */
+static void
+revoke_connections(const struct kn_program *p, const struct kn_compile_stats *st)
+{
+	struct kn_guard_revocation rv;
+	struct kn_ct_stats cst;
+	struct kn_err err;
+
+	if (kn_guard_program_mode(p) != KN_GUARD_ENFORCE) {
+		if (st->api_denied)
+			log_info("api-guard audit: %zu local pod%s would be denied the API server",
+				 st->api_denied, st->api_denied == 1 ? "" : "s");
+		return;
+	}
+	if (kn_guard_revoked(NULL, p, &rv) > 0) {
+		if (kn_ct_revoke(&rv, &cst, &err) < 0)
+			log_warn("api-guard: open connections may remain: %s", err.msg);
+		else
+			log_info("api-guard: %zu local pod%s denied the API server; %zu open "
+				 "connection%s cut",
+				 st->api_denied, st->api_denied == 1 ? "" : "s", cst.deleted,
+				 cst.deleted == 1 ? "" : "s");
+	}
+	kn_guard_revocation_free(&rv);
+}
+
 static int
 cmd_apply(struct opts *o, char **files, int nfiles)
 {
@@ -215,6 +271,7 @@ cmd_apply(struct opts *o, char **files, int nfiles)
 		 "%zu messages, %zu bytes, %.1f ms",
 		 p->table, st.local_pods, st.isolated_ingress, st.isolated_egress, st.policies,
 		 st.sets, st.chains, st.rules, st.elements, nst.messages, nst.bytes, now_ms() - t0);
+	revoke_connections(p, &st);
 	rc = skipped ? EXIT_SKIPPED : EXIT_OK;
 out:
 	kn_nl_close(nl);
@@ -288,10 +345,13 @@ static bool
 explain_on(struct opts *o, struct kn_store *s, const char *node, const char *why,
 	   const struct kn_packet *pkt, enum kn_hook hook)
 {
-	struct kn_compile_opts copts = {.node = node, .table = o->table};
-	struct kn_program *p = kn_compile(s, &copts, NULL);
+	struct kn_compile_opts copts;
+	struct kn_program *p;
 	struct strbuf tr;
 	enum kn_eval_verdict v;
+
+	compile_opts(o, node, &copts);
+	p = kn_compile(s, &copts, NULL);
 
 	strbuf_init(&tr, 0);
 	v = kn_eval(p, pkt, hook, &tr);
@@ -393,6 +453,108 @@ out:
 	return rc;
 }
 
+/* One line of api-access. */
+struct access_row {
+	char *pod, *account;
+	const char *verdict;
+	char *why;
+};
+
+/* Lists the local pods, whether the guard lets them reach the API server
+ * and why, then the API server's addresses as the guard matches them. */
+static int
+cmd_api_access(struct opts *o, char **files, int nfiles)
+{
+	struct kn_store *s = kn_store_new();
+	struct kn_compile_opts copts;
+	struct kn_compile_stats st;
+	struct kn_load_result res;
+	struct kn_pod *const *pods;
+	struct access_row *rows = NULL;
+	struct kn_program *p = NULL;
+	struct kn_rbac *rbac = NULL;
+	size_t npods, nrows = 0, cap = 0, wpod = 3, wacc = 7;
+	const char *node = o->all_nodes ? NULL : o->node;
+	int rc = EXIT_FAIL;
+
+	if (kn_load_files(s, files, (size_t)nfiles, &res) < 0)
+		goto out;
+	compile_opts(o, node, &copts);
+	p = kn_compile(s, &copts, &st);
+	rbac = kn_rbac_new(s, NULL, 0);
+	npods = kn_store_pods(s, &pods);
+	for (size_t i = 0; i < npods; i++) {
+		const struct kn_pod *pod = pods[i];
+		struct kn_api_verdict v;
+		struct access_row *row;
+
+		if (pod->finished || (node && (!pod->node || strcmp(pod->node, node) != 0)))
+			continue;
+		row = VEC_PUSH(rows, nrows, cap);
+		row->pod = xasprintf("%s/%s", pod->ns, pod->name);
+		row->account = xasprintf("%s/%s", pod->ns, pod->service_account);
+		if (pod->host_network) {
+			row->verdict = "-";
+			row->why = xstrdup("not guarded: a hostNetwork pod has the node's address");
+		} else if (pod->nips == 0) {
+			row->verdict = "-";
+			row->why = xstrdup("not guarded: no address yet");
+		} else {
+			kn_rbac_pod(rbac, pod, &v);
+			row->verdict = v.allowed ? "allowed" : "denied";
+			row->why = xstrdup(v.why);
+		}
+		if (strlen(row->pod) > wpod)
+			wpod = strlen(row->pod);
+		if (strlen(row->account) > wacc)
+			wacc = strlen(row->account);
+	}
+	printf("%-*s  %-*s  %-7s  %s\n", (int)wpod, "POD", (int)wacc, "ACCOUNT", "VERDICT",
+	       "REASON");
+	for (size_t i = 0; i < nrows; i++)
+		printf("%-*s  %-*s  %-7s  %s\n", (int)wpod, rows[i].pod, (int)wacc, rows[i].account,
+		       rows[i].verdict, rows[i].why);
+	printf("\napi-guard %s: %zu pod%s allowed, %zu denied%s\n", kn_guard_mode_name(o->guard),
+	       st.api_allowed, st.api_allowed == 1 ? "" : "s", st.api_denied,
+	       o->guard == KN_GUARD_ENFORCE ? ""
+	       : o->guard == KN_GUARD_OFF   ? " (the guard is off)"
+					    : " (audit: counted and logged, not dropped)");
+	printf("API server:%s\n", st.api_servers ? ""
+						 : " none found (no Service default/kubernetes, "
+						   "EndpointSlice or --api-server)");
+	for (int f = 0; p && f < 2; f++) {
+		const struct kn_set *set =
+			kn_program_find_set(p, f ? KN_GUARD_SERVERS_V6 : KN_GUARD_SERVERS_V4);
+		char buf[64];
+
+		for (size_t i = 0; set && i < set->nelems; i++) {
+			const struct kn_elem *e = &set->elems[i];
+
+			printf("  %s%s%s:", f ? "[" : "", kn_addr_fmt(&e->addr, buf, sizeof(buf)),
+			       f ? "]" : "");
+			if (e->port == e->port_end)
+				printf("%u", e->port);
+			else
+				printf("%u-%u", e->port, e->port_end);
+			printf("/%s  (%s)\n",
+			       kn_proto_name(e->proto) ? kn_proto_name(e->proto) : "?",
+			       e->comment ? e->comment : "");
+		}
+	}
+	rc = res.invalid ? EXIT_SKIPPED : EXIT_OK;
+out:
+	for (size_t i = 0; i < nrows; i++) {
+		free(rows[i].pod);
+		free(rows[i].account);
+		free(rows[i].why);
+	}
+	free(rows);
+	kn_rbac_free(rbac);
+	kn_program_free(p);
+	kn_store_free(s);
+	return rc;
+}
+
 /* Reads the daemon's status from its control socket and prints it. */
 static int
 cmd_status(struct opts *o)
@@ -428,7 +590,10 @@ out:
 static int
 parse_opts(int argc, char **argv, const char *optstring, struct opts *o)
 {
+	enum { OPT_API_GUARD = 256, OPT_API_SERVER };
 	static const struct option longopts[] = {
+		{"api-guard", required_argument, NULL, OPT_API_GUARD},
+		{"api-server", required_argument, NULL, OPT_API_SERVER},
 		{"node", required_argument, NULL, 'n'},
 		{"all-nodes", no_argument, NULL, 'A'},
 		{"table", required_argument, NULL, 't'},
@@ -480,6 +645,20 @@ parse_opts(int argc, char **argv, const char *optstring, struct opts *o)
 				usage_error("invalid port '%s'", optarg);
 			break;
 		}
+		case OPT_API_GUARD:
+			if (kn_guard_mode_parse(optarg, &o->guard) < 0)
+				usage_error("invalid --api-guard '%s' (off, audit or enforce)",
+					    optarg);
+			break;
+		case OPT_API_SERVER:
+			if (o->nservers == ARRAY_SIZE(o->servers))
+				usage_error("at most %zu --api-server", ARRAY_SIZE(o->servers));
+			if (kn_guard_addr_parse(optarg, &o->servers[o->nservers]) < 0)
+				usage_error("invalid --api-server '%s' (ADDR, ADDR:PORT or "
+					    "[ADDR]:PORT)",
+					    optarg);
+			o->nservers++;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(EXIT_OK);
@@ -547,6 +726,11 @@ main(int argc, char **argv)
 		if (nfiles == 0)
 			usage_error("audit: at least one FILE (or -) is required");
 		return cmd_audit(&o, files, nfiles);
+	}
+	if (strcmp(cmd, "api-access") == 0) {
+		if (nfiles == 0)
+			usage_error("api-access: at least one FILE (or -) is required");
+		return cmd_api_access(&o, files, nfiles);
 	}
 	if (strcmp(cmd, "status") == 0) {
 		if (nfiles)

@@ -5,7 +5,8 @@
  *
  *   base chains      forward-egress  (hook forward, priority filter)
  *                    forward-ingress (hook forward, priority filter + 1)
- *                    input-egress    (hook input,   priority filter)
+ *                    (no input chain: traffic between a pod and its own
+ *                    node is always allowed, as Kubernetes specifies)
  *   dispatch maps    egress-v4/-v6, ingress-v4/-v6: local pod address ->
  *                    goto the chain of the pod's policy group
  *   group chains     pods/NS/POLICY/DIR (pods selected by one policy) or
@@ -114,28 +115,29 @@ build_namespaces(struct ctx *c, struct kn_store *s)
 		v->labels = &objs[i]->labels;
 	}
 	/* Pods are sorted by namespace: one pass finds each namespace's
-	 * range and the namespaces that have no object. */
+	 * range and the namespaces that have no object.  The first nobjs
+	 * entries come sorted from the store; each namespace without an
+	 * object is met once and appended. */
 	for (i = 0; i < c->npods;) {
-		const char *ns = c->pods[i]->ns;
-		size_t j = i, k;
+		struct ns_view key = {.name = c->pods[i]->ns};
+		const char *ns = key.name;
+		size_t j = i;
 		struct ns_view *v;
 
 		while (j < c->npods && strcmp(c->pods[j]->ns, ns) == 0)
 			j++;
-		for (k = 0; k < c->nns; k++)
-			if (strcmp(c->nss[k].name, ns) == 0)
-				break;
-		if (k == c->nns) {
+		v = nobjs ? bsearch(&key, c->nss, nobjs, sizeof(*c->nss), ns_view_cmp) : NULL;
+		if (!v) {
 			v = VEC_PUSH(c->nss, c->nns, cap);
 			memset(v, 0, sizeof(*v));
 			v->name = ns;
-		} else {
-			v = &c->nss[k];
 		}
 		v->pod_first = i;
 		v->pod_count = j - i;
 		i = j;
 	}
+	qsort(c->nss, c->nns, sizeof(*c->nss), ns_view_cmp);
+	/* After the sort: the synthesized labels point into the entries. */
 	for (i = 0; i < c->nns; i++) {
 		struct ns_view *v = &c->nss[i];
 
@@ -147,7 +149,6 @@ build_namespaces(struct ctx *c, struct kn_store *s)
 		v->synth.n = 1;
 		v->labels = &v->synth;
 	}
-	qsort(c->nss, c->nns, sizeof(*c->nss), ns_view_cmp);
 }
 
 /* ------------------------------------------------------------ names */
@@ -358,11 +359,44 @@ fill_port_set(const struct kn_np_rule *rule, struct kn_set *s)
 	free(v);
 }
 
+static bool
+rule_has_ip_block(const struct kn_np_rule *rule)
+{
+	for (size_t k = 0; k < rule->npeers; k++)
+		if (rule->peers[k].has_ip_block)
+			return true;
+	return false;
+}
+
+/* True when the address lies in one of the rule's ipBlocks, outside
+ * that block's except entries. */
+static bool
+addr_in_blocks(const struct kn_np_rule *rule, const struct kn_addr *addr)
+{
+	for (size_t k = 0; k < rule->npeers; k++) {
+		const struct kn_np_peer *peer = &rule->peers[k];
+		bool in;
+
+		if (!peer->has_ip_block)
+			continue;
+		in = kn_cidr_contains(&peer->cidr, addr);
+		for (size_t e = 0; in && e < peer->nexcept; e++)
+			if (kn_cidr_contains(&peer->except[e], addr))
+				in = false;
+		if (in)
+			return true;
+	}
+	return false;
+}
+
 /* Adds (address . proto . port) for each of the rule's named ports that
- * the pod declares, by name and protocol. */
+ * the pod declares, by name and protocol.  With only_blocks, only the
+ * pod's addresses inside the rule's ipBlocks: a block names addresses,
+ * not pods, so a pod's IPv6 address is not allowed because its IPv4
+ * one lies in an IPv4 block. */
 static void
 add_named_for_pod(const struct kn_np_rule *rule, const struct kn_pod *pod, struct kn_set *v4,
-		  struct kn_set *v6)
+		  struct kn_set *v6, bool only_blocks)
 {
 	char comment[KN_COMMENT_MAX + 1];
 
@@ -380,7 +414,11 @@ add_named_for_pod(const struct kn_np_rule *rule, const struct kn_pod *pod, struc
 				 cp->name);
 			for (size_t a = 0; a < pod->nips; a++) {
 				struct kn_set *s = pod->ips[a].family == AF_INET6 ? v6 : v4;
-				struct kn_elem *e = kn_set_add_elem(s);
+				struct kn_elem *e;
+
+				if (only_blocks && !addr_in_blocks(rule, &pod->ips[a]))
+					continue;
+				e = kn_set_add_elem(s);
 
 				e->addr = pod->ips[a];
 				e->proto = cp->proto;
@@ -395,7 +433,6 @@ add_named_for_pod(const struct kn_np_rule *rule, const struct kn_pod *pod, struc
 struct named_fill {
 	const struct kn_np_rule *rule;
 	struct kn_set *v4, *v6;
-	const struct kn_rangeset *blocks[2];
 };
 
 static void
@@ -403,7 +440,7 @@ named_fill_pod(void *arg, const struct kn_pod *pod)
 {
 	struct named_fill *f = arg;
 
-	add_named_for_pod(f->rule, pod, f->v4, f->v6);
+	add_named_for_pod(f->rule, pod, f->v4, f->v6, false);
 }
 
 /* ------------------------------------------------------------ rules */
@@ -414,27 +451,6 @@ rule_has(const struct kn_np_rule *rule, bool named)
 	for (size_t i = 0; i < rule->nports; i++)
 		if ((rule->ports[i].port_name != NULL) == named)
 			return true;
-	return false;
-}
-
-static bool
-pod_in_blocks(const struct kn_pod *pod, const struct kn_np_rule *rule)
-{
-	for (size_t k = 0; k < rule->npeers; k++) {
-		const struct kn_np_peer *peer = &rule->peers[k];
-
-		if (!peer->has_ip_block)
-			continue;
-		for (size_t a = 0; a < pod->nips; a++) {
-			bool in = kn_cidr_contains(&peer->cidr, &pod->ips[a]);
-
-			for (size_t e = 0; in && e < peer->nexcept; e++)
-				if (kn_cidr_contains(&peer->except[e], &pod->ips[a]))
-					in = false;
-			if (in)
-				return true;
-		}
-	}
 	return false;
 }
 
@@ -514,22 +530,27 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 			 * (destination) pod; only local ones are dispatched
 			 * to this chain. */
 			for (size_t i = 0; i < nlocal_sel; i++)
-				add_named_for_pod(rule, c->pods[*local_sel[i]], ns[0], ns[1]);
+				add_named_for_pod(rule, c->pods[*local_sel[i]], ns[0], ns[1],
+						  false);
 		} else if (!has_peers) {
 			/* Egress to anywhere: any pod that declares the port. */
 			for (size_t i = 0; i < c->npods; i++)
 				if (c->pod_flags[i] & POD_PEER)
-					add_named_for_pod(rule, c->pods[i], ns[0], ns[1]);
+					add_named_for_pod(rule, c->pods[i], ns[0], ns[1], false);
 		} else {
 			/* Egress: resolved on the destination, which must be a
 			 * selected pod or a pod inside one of the ipBlocks;
 			 * other destinations have no named ports. */
-			struct named_fill f = {rule, ns[0], ns[1], {NULL, NULL}};
+			struct named_fill f = {rule, ns[0], ns[1]};
 
 			for_each_peer_pod(c, np, rule, named_fill_pod, &f);
-			for (size_t i = 0; i < c->npods; i++)
-				if ((c->pod_flags[i] & POD_PEER) && pod_in_blocks(c->pods[i], rule))
-					add_named_for_pod(rule, c->pods[i], ns[0], ns[1]);
+			/* Every pod is a candidate only when there are blocks. */
+			if (rule_has_ip_block(rule)) {
+				for (size_t i = 0; i < c->npods; i++)
+					if (c->pod_flags[i] & POD_PEER)
+						add_named_for_pod(rule, c->pods[i], ns[0], ns[1],
+								  true);
+			}
 		}
 		kn_set_finalize(ns[0]);
 		kn_set_finalize(ns[1]);
@@ -798,7 +819,8 @@ kn_compile(struct kn_store *s, const struct kn_compile_opts *opts, struct kn_com
 	struct kn_compile_stats st_local;
 	struct ctx c;
 	struct kn_set *maps[2][2];
-	struct kn_chain *fe, *fi, *ie;
+	struct kn_chain *fe, *fi;
+	size_t nguard;
 
 	memset(&c, 0, sizeof(c));
 	memset(&st_local, 0, sizeof(st_local));
@@ -827,6 +849,11 @@ kn_compile(struct kn_store *s, const struct kn_compile_opts *opts, struct kn_com
 		}
 	}
 
+	/* The API server guard comes first: it runs before the policies
+	 * (priority filter - 1), and reads so in the listing. */
+	kn_guard_compile(c.p, s, opts, c.st);
+	nguard = c.p->nchains;
+
 	/* The dispatch maps come first so that they lead the listing. */
 	maps[DIR_EGRESS][0] = kn_program_add_vmap(c.p, "egress-v4", KN_KEY_IPV4,
 						  "local pods isolated for egress");
@@ -840,11 +867,8 @@ kn_compile(struct kn_store *s, const struct kn_compile_opts *opts, struct kn_com
 	fe = add_base(&c, "forward-egress", KN_HOOK_FORWARD, 0,
 		      "egress policies of local pods, routed traffic");
 	fi = add_base(&c, "forward-ingress", KN_HOOK_FORWARD, 1, "ingress policies of local pods");
-	ie = add_base(&c, "input-egress", KN_HOOK_INPUT, 0,
-		      "egress policies of local pods, traffic to this node");
 	add_dispatch(fe, KN_VERDICT_VMAP_SADDR, "egress-v4", "egress-v6");
 	add_dispatch(fi, KN_VERDICT_VMAP_DADDR, "ingress-v4", "ingress-v6");
-	add_dispatch(ie, KN_VERDICT_VMAP_SADDR, "egress-v4", "egress-v6");
 
 	compile_policies(&c);
 	compile_groups(&c, maps);
@@ -855,9 +879,9 @@ kn_compile(struct kn_store *s, const struct kn_compile_opts *opts, struct kn_com
 	/* Group chains are created after the policy chains they jump to;
 	 * list them before the policies, as an operator reads top-down. */
 	{
-		size_t first_group = 3, npolchains = 0;
+		size_t first_group = nguard + 2, npolchains = 0;
 
-		for (size_t i = 3; i < c.p->nchains; i++)
+		for (size_t i = first_group; i < c.p->nchains; i++)
 			if (strncmp(c.p->chains[i]->name, "np/", 3) == 0)
 				npolchains++;
 		if (npolchains && npolchains < c.p->nchains - first_group) {

@@ -166,10 +166,16 @@ object_key(const struct kn_object *o, struct key *k)
 		k->ns = xstrdup(o->u.np->ns);
 		k->name = xstrdup(o->u.np->name);
 		break;
-	default:
-		k->ns = NULL;
-		k->name = xstrdup("");
+	default: {
+		/* The API server guard's kinds, by the model's key: a file
+		 * that stops defining a RoleBinding must revoke it. */
+		const char *ns = NULL, *name = "";
+
+		(void)kn_object_key(o, &ns, &name);
+		k->ns = ns ? xstrdup(ns) : NULL;
+		k->name = xstrdup(name);
 		break;
+	}
 	}
 	k->kind = o->kind;
 }
@@ -361,7 +367,8 @@ kn_dirsrc_rescan(struct kn_dirsrc *d)
 	closedir(dir);
 	/* Files in name order, so that an object defined twice resolves the
 	 * same way on every start. */
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n > 1) /* names is NULL for an empty directory */
+		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < d->nfiles; i++)
 		d->files[i].seen = false;
 	for (size_t i = 0; i < n; i++) {

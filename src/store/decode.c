@@ -667,11 +667,15 @@ decode_selector(struct dec *d, const json_t *js, struct kn_selector *sel)
 
 /* ------------------------------------------------------------ metadata */
 
+static const char *rbac_name_problem(const char *s);
+
 /* ValidateObjectMeta for the fields kept.  ns is NULL for cluster-scoped
  * kinds; a namespaced object without a namespace lands in "default", as
- * kubectl would place it. */
+ * kubectl would place it.  RBAC objects have names of their own kind
+ * (rbac_name, e.g. "system:basic-user"). */
 static int
-decode_meta(struct dec *d, const json_t *obj, char **ns, char **name, struct kn_labels *labels)
+decode_meta_names(struct dec *d, const json_t *obj, char **ns, char **name,
+		  struct kn_labels *labels, bool rbac_name)
 {
 	const char *s, *problem;
 	json_t *meta, *lab;
@@ -685,7 +689,10 @@ decode_meta(struct dec *d, const json_t *obj, char **ns, char **name, struct kn_
 		return r;
 	if (!nonempty(s))
 		return fail_field(d, "name", "required value");
-	problem = ns ? dns1123_subdomain_problem(s, strlen(s)) : dns1123_label_problem(s);
+	if (rbac_name)
+		problem = rbac_name_problem(s);
+	else
+		problem = ns ? dns1123_subdomain_problem(s, strlen(s)) : dns1123_label_problem(s);
 	if (problem)
 		return fail_field(d, "name", "invalid value: \"%s\": %s", s, problem);
 	*name = xstrdup(s);
@@ -708,6 +715,12 @@ decode_meta(struct dec *d, const json_t *obj, char **ns, char **name, struct kn_
 	return 0;
 }
 
+static int
+decode_meta(struct dec *d, const json_t *obj, char **ns, char **name, struct kn_labels *labels)
+{
+	return decode_meta_names(d, obj, ns, name, labels, false);
+}
+
 /* "Kind ns/name" or "Kind name", from the raw metadata, for messages. */
 static void
 dec_name(struct dec *d, enum kn_kind kind, const json_t *obj)
@@ -723,7 +736,7 @@ dec_name(struct dec *d, enum kn_kind kind, const json_t *obj)
 		name = "<unnamed>";
 	if (!nonempty(ns))
 		ns = "default";
-	if (kind == KN_KIND_NAMESPACE)
+	if (kn_kind_cluster_scoped(kind))
 		snprintf(d->who, sizeof(d->who), "%s %s", kn_kind_name(kind), name);
 	else
 		snprintf(d->who, sizeof(d->who), "%s %s/%s", kn_kind_name(kind), ns, name);
@@ -1367,6 +1380,678 @@ out:
 	return r;
 }
 
+/* ------------------------------------------------------------ ServiceAccount */
+
+static int
+decode_service_account(struct dec *d, const json_t *obj, struct kn_service_account **ret)
+{
+	struct kn_service_account *sa = xcalloc(1, sizeof(*sa));
+	struct kn_labels labels = {0};
+	int r;
+
+	/* ValidateServiceAccountName: a DNS subdomain, as for pods.  Labels
+	 * are validated but not kept. */
+	if ((r = decode_meta(d, obj, &sa->ns, &sa->name, &labels)) < 0)
+		goto out;
+	/* A top-level field of the object, not under spec. */
+	if ((r = get_bool(d, obj, "automountServiceAccountToken", &sa->automount_token)) < 0)
+		goto out;
+	*ret = sa;
+	sa = NULL;
+out:
+	kn_labels_free(&labels);
+	kn_service_account_free(sa);
+	return r;
+}
+
+/* ------------------------------------------------------------ RBAC */
+
+#define RBAC_GROUP "rbac.authorization.k8s.io"
+
+/* ValidateRBACName (path.IsValidPathSegmentName): RBAC names are path
+ * segments, so "system:basic-user" is a valid name. */
+static const char *
+rbac_name_problem(const char *s)
+{
+	if (strcmp(s, ".") == 0)
+		return "may not be '.'";
+	if (strcmp(s, "..") == 0)
+		return "may not be '..'";
+	if (strchr(s, '/'))
+		return "may not contain '/'";
+	if (strchr(s, '%'))
+		return "may not contain '%'";
+	return NULL;
+}
+
+/* A list of strings into *ret (allocated at its final size, so that a
+ * free after an error sees only owned pointers); null elements are "" as
+ * in Go. */
+static int
+decode_strv(struct dec *d, const json_t *js, const char *key, char ***ret, size_t *nret)
+{
+	const char *s;
+	json_t *arr;
+	size_t n, save;
+	int r;
+
+	if ((r = get_arr(d, js, key, &arr, &n)) < 0)
+		return r;
+	if (n == 0)
+		return 0;
+	*ret = xcalloc(n, sizeof(**ret));
+	save = path_field(d, key);
+	for (size_t i = 0; i < n; i++) {
+		size_t isave = path_index(d, i);
+
+		if ((r = elem_str(d, json_array_get(arr, i), &s)) < 0)
+			return r;
+		(*ret)[(*nret)++] = xstrdup(s);
+		path_pop(d, isave);
+	}
+	path_pop(d, save);
+	return 0;
+}
+
+/* ValidatePolicyRule: verbs are required; a non-resource rule names no
+ * resource and cannot be in a (namespaced) Role; a resource rule needs
+ * API groups and resources. */
+static int
+decode_policy_rule(struct dec *d, const json_t *js, bool namespaced, struct kn_policy_rule *rule)
+{
+	int r;
+
+	if ((r = decode_strv(d, js, "verbs", &rule->verbs, &rule->nverbs)) < 0 ||
+	    (r = decode_strv(d, js, "apiGroups", &rule->api_groups, &rule->napi_groups)) < 0 ||
+	    (r = decode_strv(d, js, "resources", &rule->resources, &rule->nresources)) < 0 ||
+	    (r = decode_strv(d, js, "resourceNames", &rule->resource_names,
+			     &rule->nresource_names)) < 0 ||
+	    (r = decode_strv(d, js, "nonResourceURLs", &rule->non_resource_urls,
+			     &rule->nnon_resource_urls)) < 0)
+		return r;
+	if (rule->nverbs == 0)
+		return fail_field(d, "verbs",
+				  "required value: verbs must contain at least one value");
+	if (rule->nnon_resource_urls > 0) {
+		if (namespaced)
+			return fail_field(d, "nonResourceURLs",
+					  "invalid value: \"%s\": namespaced rules cannot apply to "
+					  "non-resource URLs",
+					  rule->non_resource_urls[0]);
+		if (rule->napi_groups > 0 || rule->nresources > 0 || rule->nresource_names > 0)
+			return fail_field(
+				d, "nonResourceURLs",
+				"invalid value: \"%s\": rules cannot apply to both regular "
+				"resources and non-resource URLs",
+				rule->non_resource_urls[0]);
+		return 0;
+	}
+	if (rule->napi_groups == 0)
+		return fail_field(
+			d, "apiGroups",
+			"required value: resource rules must supply at least one api group");
+	if (rule->nresources == 0)
+		return fail_field(
+			d, "resources",
+			"required value: resource rules must supply at least one resource");
+	return 0;
+}
+
+/* aggregationRule.clusterRoleSelectors: at least one selector once the
+ * rule is given.  A null selector is the zero LabelSelector, which
+ * selects every ClusterRole. */
+static int
+decode_aggregation(struct dec *d, const json_t *agg, struct kn_role *role)
+{
+	json_t *sels;
+	size_t n, save;
+	int r;
+
+	if ((r = get_arr(d, agg, "clusterRoleSelectors", &sels, &n)) < 0)
+		return r;
+	if (n == 0)
+		return fail_field(d, "clusterRoleSelectors",
+				  "required value: at least one clusterRoleSelector required if "
+				  "aggregationRule is non-nil");
+	role->aggregated = true;
+	role->agg_selectors = xcalloc(n, sizeof(*role->agg_selectors));
+	role->nagg_selectors = n;
+	save = path_field(d, "clusterRoleSelectors");
+	for (size_t i = 0; i < n; i++) {
+		size_t isave = path_index(d, i);
+		const json_t *js;
+
+		if ((r = elem_obj(d, json_array_get(sels, i), &js)) < 0)
+			return r;
+		if ((r = decode_selector(d, js, &role->agg_selectors[i])) < 0)
+			return r;
+		path_pop(d, isave);
+	}
+	path_pop(d, save);
+	return 0;
+}
+
+/* ValidateRole and ValidateClusterRole.  cluster: a ClusterRole. */
+static int
+decode_role(struct dec *d, const json_t *obj, bool cluster, struct kn_role **ret)
+{
+	struct kn_role *role = xcalloc(1, sizeof(*role));
+	json_t *rules, *agg;
+	size_t n, save;
+	int r;
+
+	if ((r = decode_meta_names(d, obj, cluster ? NULL : &role->ns, &role->name, &role->labels,
+				   true)) < 0)
+		goto out;
+	if ((r = get_arr(d, obj, "rules", &rules, &n)) < 0)
+		goto out;
+	if (n > 0) {
+		role->rules = xcalloc(n, sizeof(*role->rules));
+		role->nrules = n;
+	}
+	save = path_field(d, "rules");
+	for (size_t i = 0; i < n; i++) {
+		size_t isave = path_index(d, i);
+		const json_t *js;
+
+		if ((r = elem_obj(d, json_array_get(rules, i), &js)) < 0)
+			goto out;
+		if ((r = decode_policy_rule(d, js, !cluster, &role->rules[i])) < 0)
+			goto out;
+		path_pop(d, isave);
+	}
+	path_pop(d, save);
+	/* A Role has no aggregationRule; a ClusterRole's may be null. */
+	if (cluster) {
+		if ((r = get_obj(d, obj, "aggregationRule", &agg)) < 0)
+			goto out;
+		if (agg) {
+			save = path_field(d, "aggregationRule");
+			if ((r = decode_aggregation(d, agg, role)) < 0)
+				goto out;
+			path_pop(d, save);
+		}
+	}
+	*ret = role;
+	role = NULL;
+out:
+	kn_role_free(role);
+	return r;
+}
+
+/* ValidateRoleBindingSubject, after v1's defaulting (SetDefaults_Subject:
+ * an empty apiGroup of a User or Group is rbac.authorization.k8s.io).
+ * namespaced: the subject of a RoleBinding, where a ServiceAccount
+ * without namespace means the binding's. */
+static int
+decode_subject(struct dec *d, const json_t *js, bool namespaced, struct kn_subject *sub)
+{
+	const char *kind, *group, *name, *ns, *problem;
+	int r;
+
+	if ((r = get_str(d, js, "kind", &kind)) < 0 ||
+	    (r = get_str(d, js, "apiGroup", &group)) < 0 ||
+	    (r = get_str(d, js, "name", &name)) < 0 || (r = get_str(d, js, "namespace", &ns)) < 0)
+		return r;
+	if (!nonempty(name))
+		return fail_field(d, "name", "required value");
+	if (kind && strcmp(kind, "ServiceAccount") == 0) {
+		sub->kind = KN_SUBJECT_SERVICE_ACCOUNT;
+		if ((problem = dns1123_subdomain_problem(name, strlen(name))))
+			return fail_field(d, "name", "invalid value: \"%s\": %s", name, problem);
+		if (nonempty(group))
+			return fail_field(d, "apiGroup",
+					  "unsupported value: \"%s\": supported values: \"\"",
+					  group);
+		if (!namespaced && !nonempty(ns))
+			return fail_field(d, "namespace", "required value");
+		if (nonempty(ns))
+			sub->ns = xstrdup(ns);
+	} else if (kind && (strcmp(kind, "User") == 0 || strcmp(kind, "Group") == 0)) {
+		sub->kind = kind[0] == 'U' ? KN_SUBJECT_USER : KN_SUBJECT_GROUP;
+		if (nonempty(group) && strcmp(group, RBAC_GROUP) != 0)
+			return fail_field(
+				d, "apiGroup",
+				"unsupported value: \"%s\": supported values: \"" RBAC_GROUP "\"",
+				group);
+	} else {
+		return fail_field(
+			d, "kind",
+			"unsupported value: \"%s\": supported values: \"ServiceAccount\", "
+			"\"User\", \"Group\"",
+			kind ? kind : "");
+	}
+	sub->name = xstrdup(name);
+	return 0;
+}
+
+/* ValidateRoleBinding and ValidateClusterRoleBinding, after v1's
+ * defaulting of an empty roleRef.apiGroup.  cluster: a
+ * ClusterRoleBinding, which can only refer to a ClusterRole. */
+static int
+decode_binding(struct dec *d, const json_t *obj, bool cluster, struct kn_binding **ret)
+{
+	struct kn_binding *b = xcalloc(1, sizeof(*b));
+	struct kn_labels labels = {0};
+	const char *group, *kind, *name, *problem;
+	json_t *ref, *subs;
+	size_t n, save;
+	int r;
+
+	if ((r = decode_meta_names(d, obj, cluster ? NULL : &b->ns, &b->name, &labels, true)) < 0)
+		goto out;
+	if ((r = get_obj(d, obj, "roleRef", &ref)) < 0)
+		goto out;
+	save = path_field(d, "roleRef");
+	if ((r = get_str(d, ref, "apiGroup", &group)) < 0 ||
+	    (r = get_str(d, ref, "kind", &kind)) < 0 || (r = get_str(d, ref, "name", &name)) < 0)
+		goto out;
+	if (nonempty(group) && strcmp(group, RBAC_GROUP) != 0) {
+		r = fail_field(d, "apiGroup",
+			       "unsupported value: \"%s\": supported values: \"" RBAC_GROUP "\"",
+			       group);
+		goto out;
+	}
+	if (kind && strcmp(kind, "ClusterRole") == 0) {
+		b->role_is_cluster = true;
+	} else if (cluster || !kind || strcmp(kind, "Role") != 0) {
+		r = fail_field(d, "kind", "unsupported value: \"%s\": supported values: %s",
+			       kind ? kind : "",
+			       cluster ? "\"ClusterRole\"" : "\"Role\", \"ClusterRole\"");
+		goto out;
+	}
+	if (!nonempty(name)) {
+		r = fail_field(d, "name", "required value");
+		goto out;
+	}
+	if ((problem = rbac_name_problem(name))) {
+		r = fail_field(d, "name", "invalid value: \"%s\": %s", name, problem);
+		goto out;
+	}
+	b->role_name = xstrdup(name);
+	path_pop(d, save);
+
+	if ((r = get_arr(d, obj, "subjects", &subs, &n)) < 0)
+		goto out;
+	if (n > 0) {
+		b->subjects = xcalloc(n, sizeof(*b->subjects));
+		b->nsubjects = n;
+	}
+	save = path_field(d, "subjects");
+	for (size_t i = 0; i < n; i++) {
+		size_t isave = path_index(d, i);
+		const json_t *js;
+
+		if ((r = elem_obj(d, json_array_get(subs, i), &js)) < 0)
+			goto out;
+		if ((r = decode_subject(d, js, !cluster, &b->subjects[i])) < 0)
+			goto out;
+		path_pop(d, isave);
+	}
+	path_pop(d, save);
+	*ret = b;
+	b = NULL;
+out:
+	kn_labels_free(&labels);
+	kn_binding_free(b);
+	return r;
+}
+
+/* ------------------------------------------------------------ Service, EndpointSlice */
+
+static void
+addr_add_unique(struct kn_addr **v, size_t *n, size_t *cap, const struct kn_addr *a)
+{
+	for (size_t i = 0; i < *n; i++) {
+		if (kn_addr_cmp(&(*v)[i], a) == 0)
+			return;
+	}
+	grow_array((void **)v, cap, *n + 1, sizeof(**v));
+	(*v)[(*n)++] = *a;
+}
+
+/* The protocol of a Service or EndpointSlice port: absent means TCP, as
+ * v1's defaulting sets it for both. */
+static int
+port_proto(struct dec *d, const json_t *js, uint8_t *ret)
+{
+	const char *s;
+	int r;
+
+	if ((r = get_str(d, js, "protocol", &s)) < 0)
+		return r;
+	if (!s || strcmp(s, "TCP") == 0)
+		*ret = KN_PROTO_TCP;
+	else if (strcmp(s, "UDP") == 0)
+		*ret = KN_PROTO_UDP;
+	else if (strcmp(s, "SCTP") == 0)
+		*ret = KN_PROTO_SCTP;
+	else
+		return fail_field(d, "protocol",
+				  "unsupported value: \"%s\": supported values: \"SCTP\", \"TCP\", "
+				  "\"UDP\"",
+				  s);
+	return 0;
+}
+
+/* Port names must be unique within the object; "" is a name too. */
+static int
+port_name(struct dec *d, const json_t *js, bool required, char ***names, size_t *nnames)
+{
+	const char *s, *problem;
+	int r;
+
+	if ((r = get_str(d, js, "name", &s)) < 0)
+		return r;
+	if (!s)
+		s = "";
+	if (required && !*s)
+		return fail_field(d, "name", "required value");
+	if (*s && (problem = dns1123_label_problem(s)))
+		return fail_field(d, "name", "invalid value: \"%s\": %s", s, problem);
+	for (size_t i = 0; i < *nnames; i++) {
+		if (strcmp((*names)[i], s) == 0)
+			return fail_field(d, "name", "duplicate value: \"%s\"", s);
+	}
+	(*names)[(*nnames)++] = xstrdup(s);
+	return 0;
+}
+
+static void
+names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* ValidateServicePort for the fields kept: a name when there are several
+ * ports, unique; the port; the protocol. */
+static int
+decode_service_ports(struct dec *d, const json_t *spec, struct kn_service *svc)
+{
+	char **names = NULL;
+	size_t n, nnames = 0, save;
+	json_int_t port;
+	json_t *ports;
+	bool has;
+	int r;
+
+	if ((r = get_arr(d, spec, "ports", &ports, &n)) < 0)
+		return r;
+	if (n == 0)
+		return 0;
+	svc->ports = xcalloc(n, sizeof(*svc->ports));
+	names = xcalloc(n, sizeof(*names));
+	save = path_field(d, "ports");
+	for (size_t i = 0; i < n; i++) {
+		size_t isave = path_index(d, i);
+		const json_t *js;
+
+		if ((r = elem_obj(d, json_array_get(ports, i), &js)) < 0)
+			goto out;
+		if ((r = port_name(d, js, n > 1, &names, &nnames)) < 0)
+			goto out;
+		if ((r = get_int(d, js, "port", &has, &port)) < 0)
+			goto out;
+		if (port < 1 || port > 65535) {
+			r = fail_field(
+				d, "port",
+				"invalid value: %lld: must be between 1 and 65535, inclusive",
+				(long long)port);
+			goto out;
+		}
+		if ((r = port_proto(d, js, &svc->ports[i].proto)) < 0)
+			goto out;
+		svc->ports[i].port = (uint16_t)port;
+		svc->nports++;
+		path_pop(d, isave);
+	}
+	path_pop(d, save);
+out:
+	names_free(names, nnames);
+	return r;
+}
+
+/* clusterIP and clusterIPs: "None" (headless) or addresses; clusterIPs[0]
+ * is clusterIP, and dual-stack services have one address per family. */
+static int
+decode_cluster_ips(struct dec *d, const json_t *spec, struct kn_service *svc)
+{
+	const char *ip, *s;
+	struct kn_addr a;
+	json_t *ips;
+	size_t n, cap = 0, save;
+	bool headless = false;
+	int r;
+
+	if ((r = get_str(d, spec, "clusterIP", &ip)) < 0)
+		return r;
+	if ((r = get_arr(d, spec, "clusterIPs", &ips, &n)) < 0)
+		return r;
+	if (n > 2)
+		return fail_field(d, "clusterIPs", "too many: %zu: must have at most 2 items", n);
+	save = path_field(d, "clusterIPs");
+	for (size_t i = 0; i < n; i++) {
+		size_t isave = path_index(d, i);
+
+		if ((r = elem_str(d, json_array_get(ips, i), &s)) < 0)
+			return r;
+		if (i == 0 && nonempty(ip) && strcmp(ip, s) != 0)
+			return fail(d,
+				    "invalid value: \"%s\": must match `clusterIP` when both are "
+				    "specified",
+				    s);
+		if (strcmp(s, "None") == 0 && i == 0) {
+			headless = true;
+		} else if (headless || kn_addr_parse(s, &a) < 0) {
+			return fail(d, "invalid value: \"%s\": %s", s, IP_MSG);
+		} else {
+			if (svc->ncluster_ips == 1 && svc->cluster_ips[0].family == a.family)
+				return fail(d,
+					    "invalid value: \"%s\": may specify no more than one "
+					    "IP for each IP family",
+					    s);
+			addr_add_unique(&svc->cluster_ips, &svc->ncluster_ips, &cap, &a);
+		}
+		path_pop(d, isave);
+	}
+	path_pop(d, save);
+	if (n == 0 && nonempty(ip) && strcmp(ip, "None") != 0) {
+		if (kn_addr_parse(ip, &a) < 0)
+			return fail_field(d, "clusterIP", "invalid value: \"%s\": %s", ip, IP_MSG);
+		addr_add_unique(&svc->cluster_ips, &svc->ncluster_ips, &cap, &a);
+	}
+	return 0;
+}
+
+/* The API server's Service, default/kubernetes (see is_api_object). */
+static int
+decode_service(struct dec *d, const json_t *obj, struct kn_service **ret)
+{
+	struct kn_service *svc = xcalloc(1, sizeof(*svc));
+	struct kn_labels labels = {0};
+	json_t *spec;
+	size_t save;
+	int r;
+
+	if ((r = decode_meta(d, obj, &svc->ns, &svc->name, &labels)) < 0)
+		goto out;
+	if ((r = get_obj(d, obj, "spec", &spec)) < 0)
+		goto out;
+	save = path_field(d, "spec");
+	if ((r = decode_cluster_ips(d, spec, svc)) < 0 ||
+	    (r = decode_service_ports(d, spec, svc)) < 0)
+		goto out;
+	path_pop(d, save);
+	*ret = svc;
+	svc = NULL;
+out:
+	kn_labels_free(&labels);
+	kn_service_free(svc);
+	return r;
+}
+
+/* Bounds of discovery.k8s.io/v1 validation. */
+#define SLICE_MAX_ENDPOINTS 1000
+#define SLICE_MAX_ADDRESSES 100
+#define SLICE_MAX_PORTS	    20000
+
+/* One endpoint's addresses, validated for the slice's addressType. */
+static int
+decode_slice_endpoint(struct dec *d, const json_t *js, struct kn_endpoint_slice *eps,
+		      const char *type, size_t *cap)
+{
+	const char *s, *problem;
+	struct kn_addr a;
+	json_t *addrs;
+	size_t n, save;
+	int r;
+
+	if ((r = get_arr(d, js, "addresses", &addrs, &n)) < 0)
+		return r;
+	if (n == 0)
+		return fail_field(d, "addresses",
+				  "required value: must contain at least 1 address");
+	if (n > SLICE_MAX_ADDRESSES)
+		return fail_field(d, "addresses", "too many: %zu: must have at most %d items", n,
+				  SLICE_MAX_ADDRESSES);
+	save = path_field(d, "addresses");
+	for (size_t i = 0; i < n; i++) {
+		size_t isave = path_index(d, i);
+
+		if ((r = elem_str(d, json_array_get(addrs, i), &s)) < 0)
+			return r;
+		if (eps->family == 0) {
+			if ((problem = dns1123_subdomain_problem(s, strlen(s))))
+				return fail(d, "invalid value: \"%s\": %s", s, problem);
+		} else if (kn_addr_parse(s, &a) < 0 || a.family != eps->family) {
+			return fail(d, "invalid value: \"%s\": must be a valid %s address", s,
+				    type);
+		} else {
+			addr_add_unique(&eps->addrs, &eps->naddrs, cap, &a);
+		}
+		path_pop(d, isave);
+	}
+	path_pop(d, save);
+	return 0;
+}
+
+static int
+decode_slice_ports(struct dec *d, const json_t *obj, struct kn_endpoint_slice *eps)
+{
+	char **names = NULL;
+	size_t n, nnames = 0, save;
+	json_int_t port;
+	json_t *ports;
+	int r;
+
+	if ((r = get_arr(d, obj, "ports", &ports, &n)) < 0)
+		return r;
+	if (n > SLICE_MAX_PORTS)
+		return fail_field(d, "ports", "too many: %zu: must have at most %d items", n,
+				  SLICE_MAX_PORTS);
+	if (n == 0)
+		return 0;
+	eps->ports = xcalloc(n, sizeof(*eps->ports));
+	names = xcalloc(n, sizeof(*names));
+	save = path_field(d, "ports");
+	for (size_t i = 0; i < n; i++) {
+		size_t isave = path_index(d, i);
+		struct kn_slice_port *p = &eps->ports[i];
+		const json_t *js;
+
+		if ((r = elem_obj(d, json_array_get(ports, i), &js)) < 0)
+			goto out;
+		if ((r = port_name(d, js, false, &names, &nnames)) < 0)
+			goto out;
+		if ((r = port_proto(d, js, &p->proto)) < 0)
+			goto out;
+		/* port is a pointer: absent means the port is not
+		 * restricted. */
+		if ((r = get_int(d, js, "port", &p->has_port, &port)) < 0)
+			goto out;
+		if (p->has_port && (port < 1 || port > 65535)) {
+			r = fail_field(
+				d, "port",
+				"invalid value: %lld: must be between 1 and 65535, inclusive",
+				(long long)port);
+			goto out;
+		}
+		p->port = (uint16_t)port;
+		eps->nports++;
+		path_pop(d, isave);
+	}
+	path_pop(d, save);
+out:
+	names_free(names, nnames);
+	return r;
+}
+
+/* An EndpointSlice of the API server's Service (see is_api_object):
+ * addressType, every endpoint's addresses and the ports.  Conditions
+ * (ready, serving) are not kept: an API server that is not ready is
+ * still an API server to guard. */
+static int
+decode_endpoint_slice(struct dec *d, const json_t *obj, struct kn_endpoint_slice **ret)
+{
+	struct kn_endpoint_slice *eps = xcalloc(1, sizeof(*eps));
+	struct kn_labels labels = {0};
+	const char *type, *svc;
+	json_t *eds;
+	size_t n, cap = 0, save;
+	int r;
+
+	if ((r = decode_meta(d, obj, &eps->ns, &eps->name, &labels)) < 0)
+		goto out;
+	if ((svc = kn_labels_get(&labels, KN_SERVICE_NAME_LABEL)))
+		eps->service = xstrdup(svc);
+	if ((r = get_str(d, obj, "addressType", &type)) < 0)
+		goto out;
+	if (!nonempty(type)) {
+		r = fail_field(d, "addressType", "required value");
+		goto out;
+	}
+	if (strcmp(type, "IPv4") == 0)
+		eps->family = AF_INET;
+	else if (strcmp(type, "IPv6") == 0)
+		eps->family = AF_INET6;
+	else if (strcmp(type, "FQDN") != 0) {
+		r = fail_field(d, "addressType",
+			       "unsupported value: \"%s\": supported values: \"FQDN\", \"IPv4\", "
+			       "\"IPv6\"",
+			       type);
+		goto out;
+	}
+	if ((r = get_arr(d, obj, "endpoints", &eds, &n)) < 0)
+		goto out;
+	if (n > SLICE_MAX_ENDPOINTS) {
+		r = fail_field(d, "endpoints", "too many: %zu: must have at most %d items", n,
+			       SLICE_MAX_ENDPOINTS);
+		goto out;
+	}
+	save = path_field(d, "endpoints");
+	for (size_t i = 0; i < n; i++) {
+		size_t isave = path_index(d, i);
+		const json_t *js;
+
+		if ((r = elem_obj(d, json_array_get(eds, i), &js)) < 0)
+			goto out;
+		if ((r = decode_slice_endpoint(d, js, eps, type, &cap)) < 0)
+			goto out;
+		path_pop(d, isave);
+	}
+	path_pop(d, save);
+	if ((r = decode_slice_ports(d, obj, eps)) < 0)
+		goto out;
+	*ret = eps;
+	eps = NULL;
+out:
+	kn_labels_free(&labels);
+	kn_endpoint_slice_free(eps);
+	return r;
+}
+
 /* ------------------------------------------------------------ objects */
 
 /* The group matters: a "Pod" of another API group is another resource
@@ -1383,7 +2068,49 @@ kind_of(const char *kind, const char *api_version)
 		if (strcmp(kind, "NetworkPolicy") == 0)
 			return KN_KIND_NETPOL;
 	}
+	if (strcmp(api_version, "v1") == 0) {
+		if (strcmp(kind, "ServiceAccount") == 0)
+			return KN_KIND_SERVICE_ACCOUNT;
+		if (strcmp(kind, "Service") == 0)
+			return KN_KIND_SERVICE;
+	} else if (strcmp(api_version, RBAC_GROUP "/v1") == 0) {
+		if (strcmp(kind, "Role") == 0)
+			return KN_KIND_ROLE;
+		if (strcmp(kind, "ClusterRole") == 0)
+			return KN_KIND_CLUSTER_ROLE;
+		if (strcmp(kind, "RoleBinding") == 0)
+			return KN_KIND_ROLE_BINDING;
+		if (strcmp(kind, "ClusterRoleBinding") == 0)
+			return KN_KIND_CLUSTER_ROLE_BINDING;
+	} else if (strcmp(api_version, "discovery.k8s.io/v1") == 0) {
+		if (strcmp(kind, "EndpointSlice") == 0)
+			return KN_KIND_ENDPOINT_SLICE;
+	}
 	return KN_KIND_OTHER;
+}
+
+/* Of Services and EndpointSlices only the API server's matter (the
+ * guard's); the others are ignored like any other kind, before
+ * validation, so that the store holds what the compiler uses and an odd
+ * Service elsewhere is no error of ours. */
+static bool
+is_api_object(enum kn_kind kind, const json_t *obj)
+{
+	const json_t *meta = member(obj, "metadata");
+	const char *ns = NULL, *name = NULL, *svc = NULL;
+
+	if (kind != KN_KIND_SERVICE && kind != KN_KIND_ENDPOINT_SLICE)
+		return true;
+	if (json_is_object(meta)) {
+		ns = json_string_value(member(meta, "namespace"));
+		name = json_string_value(member(meta, "name"));
+		svc = json_string_value(member(member(meta, "labels"), KN_SERVICE_NAME_LABEL));
+	}
+	if (nonempty(ns) && strcmp(ns, KN_API_SERVICE_NAMESPACE) != 0)
+		return false;
+	if (kind == KN_KIND_SERVICE)
+		return name && strcmp(name, KN_API_SERVICE_NAME) == 0;
+	return svc && strcmp(svc, KN_API_SERVICE_NAME) == 0;
 }
 
 int
@@ -1407,6 +2134,8 @@ kn_decode_object(const json_t *obj, struct kn_object *ret, struct kn_err *err)
 		return fail_field(&d, "apiVersion", "required value");
 
 	o.kind = kind_of(kind, api);
+	if (!is_api_object(o.kind, obj))
+		o.kind = KN_KIND_OTHER;
 	if (o.kind != KN_KIND_OTHER)
 		dec_name(&d, o.kind, obj);
 	switch (o.kind) {
@@ -1418,6 +2147,23 @@ kn_decode_object(const json_t *obj, struct kn_object *ret, struct kn_err *err)
 		break;
 	case KN_KIND_NETPOL:
 		r = decode_netpol(&d, obj, &o.u.np);
+		break;
+	case KN_KIND_SERVICE_ACCOUNT:
+		r = decode_service_account(&d, obj, &o.u.sa);
+		break;
+	case KN_KIND_ROLE:
+	case KN_KIND_CLUSTER_ROLE:
+		r = decode_role(&d, obj, o.kind == KN_KIND_CLUSTER_ROLE, &o.u.role);
+		break;
+	case KN_KIND_ROLE_BINDING:
+	case KN_KIND_CLUSTER_ROLE_BINDING:
+		r = decode_binding(&d, obj, o.kind == KN_KIND_CLUSTER_ROLE_BINDING, &o.u.binding);
+		break;
+	case KN_KIND_SERVICE:
+		r = decode_service(&d, obj, &o.u.svc);
+		break;
+	case KN_KIND_ENDPOINT_SLICE:
+		r = decode_endpoint_slice(&d, obj, &o.u.eps);
 		break;
 	default:
 		r = 0;

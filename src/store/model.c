@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,10 +40,31 @@ kn_kind_name(enum kn_kind k)
 		return "Pod";
 	case KN_KIND_NETPOL:
 		return "NetworkPolicy";
+	case KN_KIND_SERVICE_ACCOUNT:
+		return "ServiceAccount";
+	case KN_KIND_ROLE:
+		return "Role";
+	case KN_KIND_CLUSTER_ROLE:
+		return "ClusterRole";
+	case KN_KIND_ROLE_BINDING:
+		return "RoleBinding";
+	case KN_KIND_CLUSTER_ROLE_BINDING:
+		return "ClusterRoleBinding";
+	case KN_KIND_SERVICE:
+		return "Service";
+	case KN_KIND_ENDPOINT_SLICE:
+		return "EndpointSlice";
 	case KN_KIND_MAX:
 		break;
 	}
 	return NULL;
+}
+
+bool
+kn_kind_cluster_scoped(enum kn_kind k)
+{
+	return k == KN_KIND_NAMESPACE || k == KN_KIND_CLUSTER_ROLE ||
+	       k == KN_KIND_CLUSTER_ROLE_BINDING;
 }
 
 const char *
@@ -174,6 +196,89 @@ kn_netpol_free(struct kn_netpol *np)
 }
 
 void
+kn_service_account_free(struct kn_service_account *sa)
+{
+	if (!sa)
+		return;
+	free(sa->ns);
+	free(sa->name);
+	free(sa);
+}
+
+static void
+strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+kn_role_free(struct kn_role *role)
+{
+	if (!role)
+		return;
+	free(role->ns);
+	free(role->name);
+	kn_labels_free(&role->labels);
+	for (size_t i = 0; i < role->nrules; i++) {
+		struct kn_policy_rule *r = &role->rules[i];
+
+		strv_free(r->verbs, r->nverbs);
+		strv_free(r->api_groups, r->napi_groups);
+		strv_free(r->resources, r->nresources);
+		strv_free(r->resource_names, r->nresource_names);
+		strv_free(r->non_resource_urls, r->nnon_resource_urls);
+	}
+	free(role->rules);
+	for (size_t i = 0; i < role->nagg_selectors; i++)
+		kn_selector_free(&role->agg_selectors[i]);
+	free(role->agg_selectors);
+	free(role);
+}
+
+void
+kn_binding_free(struct kn_binding *b)
+{
+	if (!b)
+		return;
+	free(b->ns);
+	free(b->name);
+	free(b->role_name);
+	for (size_t i = 0; i < b->nsubjects; i++) {
+		free(b->subjects[i].name);
+		free(b->subjects[i].ns);
+	}
+	free(b->subjects);
+	free(b);
+}
+
+void
+kn_service_free(struct kn_service *svc)
+{
+	if (!svc)
+		return;
+	free(svc->ns);
+	free(svc->name);
+	free(svc->cluster_ips);
+	free(svc->ports);
+	free(svc);
+}
+
+void
+kn_endpoint_slice_free(struct kn_endpoint_slice *eps)
+{
+	if (!eps)
+		return;
+	free(eps->ns);
+	free(eps->name);
+	free(eps->service);
+	free(eps->addrs);
+	free(eps->ports);
+	free(eps);
+}
+
+void
 kn_object_free(struct kn_object *obj)
 {
 	if (!obj)
@@ -188,9 +293,91 @@ kn_object_free(struct kn_object *obj)
 	case KN_KIND_NETPOL:
 		kn_netpol_free(obj->u.np);
 		break;
+	case KN_KIND_SERVICE_ACCOUNT:
+		kn_service_account_free(obj->u.sa);
+		break;
+	case KN_KIND_ROLE:
+	case KN_KIND_CLUSTER_ROLE:
+		kn_role_free(obj->u.role);
+		break;
+	case KN_KIND_ROLE_BINDING:
+	case KN_KIND_CLUSTER_ROLE_BINDING:
+		kn_binding_free(obj->u.binding);
+		break;
+	case KN_KIND_SERVICE:
+		kn_service_free(obj->u.svc);
+		break;
+	case KN_KIND_ENDPOINT_SLICE:
+		kn_endpoint_slice_free(obj->u.eps);
+		break;
 	case KN_KIND_OTHER:
 	case KN_KIND_MAX:
 		break;
 	}
 	memset(obj, 0, sizeof(*obj));
+}
+
+int
+kn_object_key(const struct kn_object *obj, const char **ret_ns, const char **ret_name)
+{
+	const char *ns = NULL, *name = NULL;
+
+	switch (obj->kind) {
+	case KN_KIND_NAMESPACE:
+		name = obj->u.ns ? obj->u.ns->name : NULL;
+		break;
+	case KN_KIND_POD:
+		if (obj->u.pod) {
+			ns = obj->u.pod->ns;
+			name = obj->u.pod->name;
+		}
+		break;
+	case KN_KIND_NETPOL:
+		if (obj->u.np) {
+			ns = obj->u.np->ns;
+			name = obj->u.np->name;
+		}
+		break;
+	case KN_KIND_SERVICE_ACCOUNT:
+		if (obj->u.sa) {
+			ns = obj->u.sa->ns;
+			name = obj->u.sa->name;
+		}
+		break;
+	case KN_KIND_ROLE:
+	case KN_KIND_CLUSTER_ROLE:
+		if (obj->u.role) {
+			ns = obj->u.role->ns;
+			name = obj->u.role->name;
+		}
+		break;
+	case KN_KIND_ROLE_BINDING:
+	case KN_KIND_CLUSTER_ROLE_BINDING:
+		if (obj->u.binding) {
+			ns = obj->u.binding->ns;
+			name = obj->u.binding->name;
+		}
+		break;
+	case KN_KIND_SERVICE:
+		if (obj->u.svc) {
+			ns = obj->u.svc->ns;
+			name = obj->u.svc->name;
+		}
+		break;
+	case KN_KIND_ENDPOINT_SLICE:
+		if (obj->u.eps) {
+			ns = obj->u.eps->ns;
+			name = obj->u.eps->name;
+		}
+		break;
+	case KN_KIND_OTHER:
+	case KN_KIND_MAX:
+		break;
+	}
+	/* Namespaced kinds have a namespace, cluster-scoped ones none. */
+	if (!name || !ns != kn_kind_cluster_scoped(obj->kind))
+		return -EINVAL;
+	*ret_ns = ns;
+	*ret_name = name;
+	return 0;
 }

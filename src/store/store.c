@@ -3,9 +3,13 @@
  * Objects live in one open-addressing hash table (linear probing,
  * backward-shift deletion, so no tombstones accumulate under pod churn).
  * A watch event is one put or delete, O(1) expected.  The compiler wants
- * objects sorted by (namespace, name); those views are rebuilt lazily, per
- * kind, on the first read after a change of that kind, so a burst of
- * events costs one sort per compile rather than one per event.
+ * objects sorted by (namespace, name).  Once read, the views of
+ * namespaces, pods and policies are kept sorted through puts and deletes
+ * (a binary search and a memmove: a pod event at 10,000 pods no longer
+ * pays a 3 ms sort on the next compile); a view that was never read, or
+ * that more than VIEW_MAX_EDITS changes reached before it was read
+ * again (a bulk load, a resync), is rebuilt with one sort on the next
+ * read instead.
  */
 #include "config.h"
 
@@ -20,6 +24,10 @@
  * below 1/8 so that a drained store does not keep a large table. */
 #define STORE_MIN_CAP 64
 
+/* Changes applied one by one to a sorted view between two reads; past
+ * this, one sort at the next read is cheaper. */
+#define VIEW_MAX_EDITS 64
+
 struct entry {
 	uint64_t hash;
 	struct kn_object obj; /* kind KN_KIND_OTHER: empty slot */
@@ -32,7 +40,8 @@ struct kn_store {
 	size_t cap; /* power of two */
 	size_t count;
 	size_t nkind[KN_KIND_MAX];
-	bool dirty[KN_KIND_MAX];
+	bool dirty[KN_KIND_MAX];	/* the view must be rebuilt */
+	size_t view_edits[KN_KIND_MAX]; /* changes applied to it since read */
 	uint64_t generation;
 
 	struct kn_namespace **ns_view;
@@ -41,6 +50,9 @@ struct kn_store {
 	size_t pod_view_cap;
 	struct kn_netpol **np_view;
 	size_t np_view_cap;
+	/* Sorted views of the API server guard's kinds, indexed by kind. */
+	void **kview[KN_KIND_MAX];
+	size_t kview_cap[KN_KIND_MAX];
 };
 
 static uint64_t
@@ -133,6 +145,8 @@ kn_store_free(struct kn_store *s)
 	free(s->ns_view);
 	free(s->pod_view);
 	free(s->np_view);
+	for (size_t k = 0; k < KN_KIND_MAX; k++)
+		free(s->kview[k]);
 	free(s);
 }
 
@@ -161,6 +175,40 @@ object_key(const struct kn_object *obj, const char **ret_ns, const char **ret_na
 		ns = obj->u.np->ns;
 		name = obj->u.np->name;
 		break;
+	case KN_KIND_SERVICE_ACCOUNT:
+		if (!obj->u.sa || !obj->u.sa->ns)
+			return -EINVAL;
+		ns = obj->u.sa->ns;
+		name = obj->u.sa->name;
+		break;
+	case KN_KIND_ROLE:
+	case KN_KIND_CLUSTER_ROLE:
+		/* A Role has a namespace, a ClusterRole none. */
+		if (!obj->u.role || !obj->u.role->ns != (obj->kind == KN_KIND_CLUSTER_ROLE))
+			return -EINVAL;
+		ns = obj->u.role->ns;
+		name = obj->u.role->name;
+		break;
+	case KN_KIND_ROLE_BINDING:
+	case KN_KIND_CLUSTER_ROLE_BINDING:
+		if (!obj->u.binding ||
+		    !obj->u.binding->ns != (obj->kind == KN_KIND_CLUSTER_ROLE_BINDING))
+			return -EINVAL;
+		ns = obj->u.binding->ns;
+		name = obj->u.binding->name;
+		break;
+	case KN_KIND_SERVICE:
+		if (!obj->u.svc || !obj->u.svc->ns)
+			return -EINVAL;
+		ns = obj->u.svc->ns;
+		name = obj->u.svc->name;
+		break;
+	case KN_KIND_ENDPOINT_SLICE:
+		if (!obj->u.eps || !obj->u.eps->ns)
+			return -EINVAL;
+		ns = obj->u.eps->ns;
+		name = obj->u.eps->name;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -170,6 +218,15 @@ object_key(const struct kn_object *obj, const char **ret_ns, const char **ret_na
 	*ret_name = name;
 	return 0;
 }
+
+enum view_op {
+	VIEW_ADD,
+	VIEW_REPLACE,
+	VIEW_DELETE,
+};
+
+static void view_edit(struct kn_store *s, const struct kn_object *obj, const char *ns,
+		      const char *name, enum view_op op);
 
 /* Ownership is taken in every case, errors included, so the caller never
  * has to guess whether to free. */
@@ -194,10 +251,13 @@ kn_store_put(struct kn_store *s, struct kn_object *obj)
 		resize(s, s->cap * 2);
 	h = key_hash(obj->kind, ns, name);
 	e = &s->slots[find_slot(s, h, obj->kind, ns, name)];
+	/* The view is searched while the replaced object is still alive. */
 	if (e->obj.kind != KN_KIND_OTHER) {
+		view_edit(s, obj, ns, name, VIEW_REPLACE);
 		kn_object_free(&e->obj);
 		r = 1;
 	} else {
+		view_edit(s, obj, ns, name, VIEW_ADD);
 		s->count++;
 		s->nkind[obj->kind]++;
 		r = 0;
@@ -206,7 +266,6 @@ kn_store_put(struct kn_store *s, struct kn_object *obj)
 	e->obj = *obj;
 	e->ns = ns;
 	e->name = name;
-	s->dirty[obj->kind] = true;
 	s->generation++;
 out:
 	memset(obj, 0, sizeof(*obj));
@@ -245,7 +304,7 @@ kn_store_delete(struct kn_store *s, enum kn_kind kind, const char *ns, const cha
 	if (!name || kind <= KN_KIND_OTHER || kind >= KN_KIND_MAX)
 		return -EINVAL;
 	/* Namespaces are cluster-scoped: any ns given is not part of the key. */
-	if (kind == KN_KIND_NAMESPACE)
+	if (kn_kind_cluster_scoped(kind))
 		ns = NULL;
 	else if (!ns)
 		return -EINVAL;
@@ -253,11 +312,11 @@ kn_store_delete(struct kn_store *s, enum kn_kind kind, const char *ns, const cha
 	i = find_slot(s, h, kind, ns, name);
 	if (s->slots[i].obj.kind == KN_KIND_OTHER)
 		return -ENOENT;
+	view_edit(s, &s->slots[i].obj, ns, name, VIEW_DELETE);
 	kn_object_free(&s->slots[i].obj);
 	remove_slot(s, i);
 	s->count--;
 	s->nkind[kind]--;
-	s->dirty[kind] = true;
 	s->generation++;
 	if (s->cap > STORE_MIN_CAP && s->count * 8 < s->cap)
 		resize(s, s->cap / 2);
@@ -299,6 +358,102 @@ np_cmp(const void *a, const void *b)
 	return name_cmp(x->ns, x->name, y->ns, y->name);
 }
 
+/* The kinds whose views are kept sorted through changes: the array and
+ * its capacity, and the object as the view holds it. */
+static void ***
+view_array(struct kn_store *s, enum kn_kind kind, size_t **cap)
+{
+	switch (kind) {
+	case KN_KIND_NAMESPACE:
+		*cap = &s->ns_view_cap;
+		return (void ***)&s->ns_view;
+	case KN_KIND_POD:
+		*cap = &s->pod_view_cap;
+		return (void ***)&s->pod_view;
+	case KN_KIND_NETPOL:
+		*cap = &s->np_view_cap;
+		return (void ***)&s->np_view;
+	default:
+		return NULL;
+	}
+}
+
+static void *
+view_obj(const struct kn_object *obj)
+{
+	switch (obj->kind) {
+	case KN_KIND_NAMESPACE:
+		return obj->u.ns;
+	case KN_KIND_POD:
+		return obj->u.pod;
+	case KN_KIND_NETPOL:
+		return obj->u.np;
+	default:
+		return NULL;
+	}
+}
+
+/* Compares a view's object with the key ns/name, in the views' order. */
+static int
+view_key_cmp(enum kn_kind kind, const void *o, const char *ns, const char *name)
+{
+	switch (kind) {
+	case KN_KIND_NAMESPACE:
+		return strcmp(((const struct kn_namespace *)o)->name, name);
+	case KN_KIND_POD:
+		return name_cmp(((const struct kn_pod *)o)->ns, ((const struct kn_pod *)o)->name,
+				ns, name);
+	default:
+		return name_cmp(((const struct kn_netpol *)o)->ns,
+				((const struct kn_netpol *)o)->name, ns, name);
+	}
+}
+
+/* Keeps a valid view sorted through one change of obj's kind: obj is the
+ * object that comes (VIEW_ADD, VIEW_REPLACE) or goes (VIEW_DELETE), with
+ * key ns/name; called before nkind changes and before a replaced or
+ * deleted object is freed.  Anything unexpected, or too many changes
+ * since the last read, leaves the view to be rebuilt. */
+static void
+view_edit(struct kn_store *s, const struct kn_object *obj, const char *ns, const char *name,
+	  enum view_op op)
+{
+	enum kn_kind kind = obj->kind;
+	size_t n = s->nkind[kind], lo = 0, hi = n, *cap;
+	void ***v = view_array(s, kind, &cap);
+
+	if (!v || s->dirty[kind] || ++s->view_edits[kind] > VIEW_MAX_EDITS) {
+		s->dirty[kind] = true;
+		return;
+	}
+	/* The first position whose key is not below ns/name. */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (view_key_cmp(kind, (*v)[mid], ns, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (op != VIEW_ADD && (lo == n || view_key_cmp(kind, (*v)[lo], ns, name) != 0)) {
+		s->dirty[kind] = true;
+		return;
+	}
+	switch (op) {
+	case VIEW_ADD:
+		grow_array((void **)v, cap, n + 1, sizeof(**v));
+		memmove(&(*v)[lo + 1], &(*v)[lo], (n - lo) * sizeof(**v));
+		(*v)[lo] = view_obj(obj);
+		break;
+	case VIEW_REPLACE:
+		(*v)[lo] = view_obj(obj);
+		break;
+	case VIEW_DELETE:
+		memmove(&(*v)[lo], &(*v)[lo + 1], (n - lo - 1) * sizeof(**v));
+		break;
+	}
+}
+
 /* Keys are unique per kind, so the comparators never return 0 for two
  * objects and qsort's instability cannot change the order. */
 size_t
@@ -317,6 +472,7 @@ kn_store_namespaces(struct kn_store *s, struct kn_namespace *const **ret)
 			qsort(s->ns_view, n, sizeof(*s->ns_view), ns_cmp);
 		s->dirty[KN_KIND_NAMESPACE] = false;
 	}
+	s->view_edits[KN_KIND_NAMESPACE] = 0;
 	*ret = s->ns_view;
 	return n;
 }
@@ -337,6 +493,7 @@ kn_store_pods(struct kn_store *s, struct kn_pod *const **ret)
 			qsort(s->pod_view, n, sizeof(*s->pod_view), pod_cmp);
 		s->dirty[KN_KIND_POD] = false;
 	}
+	s->view_edits[KN_KIND_POD] = 0;
 	*ret = s->pod_view;
 	return n;
 }
@@ -357,6 +514,7 @@ kn_store_netpols(struct kn_store *s, struct kn_netpol *const **ret)
 			qsort(s->np_view, n, sizeof(*s->np_view), np_cmp);
 		s->dirty[KN_KIND_NETPOL] = false;
 	}
+	s->view_edits[KN_KIND_NETPOL] = 0;
 	*ret = s->np_view;
 	return n;
 }
@@ -366,7 +524,7 @@ get(const struct kn_store *s, enum kn_kind kind, const char *ns, const char *nam
 {
 	size_t i;
 
-	if (!name || (kind != KN_KIND_NAMESPACE && !ns))
+	if (!name || (!kn_kind_cluster_scoped(kind) && !ns))
 		return NULL;
 	i = find_slot(s, key_hash(kind, ns, name), kind, ns, name);
 	if (s->slots[i].obj.kind == KN_KIND_OTHER)
@@ -402,4 +560,151 @@ uint64_t
 kn_store_generation(const struct kn_store *s)
 {
 	return s->generation;
+}
+
+/* ------------------------------------------------------------ guard kinds */
+
+/* The object of an entry as a plain pointer; the views of the guard's
+ * kinds are built alike whatever the type. */
+static void *
+entry_obj(const struct entry *e)
+{
+	switch (e->obj.kind) {
+	case KN_KIND_SERVICE_ACCOUNT:
+		return e->obj.u.sa;
+	case KN_KIND_ROLE:
+	case KN_KIND_CLUSTER_ROLE:
+		return e->obj.u.role;
+	case KN_KIND_ROLE_BINDING:
+	case KN_KIND_CLUSTER_ROLE_BINDING:
+		return e->obj.u.binding;
+	case KN_KIND_SERVICE:
+		return e->obj.u.svc;
+	case KN_KIND_ENDPOINT_SLICE:
+		return e->obj.u.eps;
+	default:
+		return NULL;
+	}
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a;
+	const struct entry *y = *(const struct entry *const *)b;
+
+	/* Cluster-scoped kinds have no namespace; one view never mixes. */
+	return name_cmp(x->ns ? x->ns : "", x->name, y->ns ? y->ns : "", y->name);
+}
+
+/* The sorted view of kind, rebuilt when the kind changed since the last
+ * read, like the views above. */
+static size_t
+kind_view(struct kn_store *s, enum kn_kind kind, void *const **ret)
+{
+	size_t n = s->nkind[kind];
+
+	if (s->dirty[kind] || !s->kview[kind]) {
+		const struct entry **tmp = xcalloc(n ? n : 1, sizeof(*tmp));
+		size_t k = 0;
+
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->slots[i].obj.kind == kind)
+				tmp[k++] = &s->slots[i];
+		if (n > 1)
+			qsort(tmp, n, sizeof(*tmp), entry_cmp);
+		grow_array((void **)&s->kview[kind], &s->kview_cap[kind], n ? n : 1,
+			   sizeof(*s->kview[kind]));
+		for (size_t i = 0; i < n; i++)
+			s->kview[kind][i] = entry_obj(tmp[i]);
+		free(tmp);
+		s->dirty[kind] = false;
+	}
+	*ret = s->kview[kind];
+	return n;
+}
+
+size_t
+kn_store_service_accounts(struct kn_store *s, struct kn_service_account *const **ret)
+{
+	return kind_view(s, KN_KIND_SERVICE_ACCOUNT, (void *const **)ret);
+}
+
+size_t
+kn_store_roles(struct kn_store *s, struct kn_role *const **ret)
+{
+	return kind_view(s, KN_KIND_ROLE, (void *const **)ret);
+}
+
+size_t
+kn_store_cluster_roles(struct kn_store *s, struct kn_role *const **ret)
+{
+	return kind_view(s, KN_KIND_CLUSTER_ROLE, (void *const **)ret);
+}
+
+size_t
+kn_store_role_bindings(struct kn_store *s, struct kn_binding *const **ret)
+{
+	return kind_view(s, KN_KIND_ROLE_BINDING, (void *const **)ret);
+}
+
+size_t
+kn_store_cluster_role_bindings(struct kn_store *s, struct kn_binding *const **ret)
+{
+	return kind_view(s, KN_KIND_CLUSTER_ROLE_BINDING, (void *const **)ret);
+}
+
+size_t
+kn_store_services(struct kn_store *s, struct kn_service *const **ret)
+{
+	return kind_view(s, KN_KIND_SERVICE, (void *const **)ret);
+}
+
+size_t
+kn_store_endpoint_slices(struct kn_store *s, struct kn_endpoint_slice *const **ret)
+{
+	return kind_view(s, KN_KIND_ENDPOINT_SLICE, (void *const **)ret);
+}
+
+const struct kn_service_account *
+kn_store_get_service_account(const struct kn_store *s, const char *ns, const char *name)
+{
+	const struct kn_object *o = get(s, KN_KIND_SERVICE_ACCOUNT, ns, name);
+
+	return o ? o->u.sa : NULL;
+}
+
+const struct kn_role *
+kn_store_get_role(const struct kn_store *s, const char *ns, const char *name)
+{
+	const struct kn_object *o = get(s, ns ? KN_KIND_ROLE : KN_KIND_CLUSTER_ROLE, ns, name);
+
+	return o ? o->u.role : NULL;
+}
+
+const struct kn_service *
+kn_store_get_service(const struct kn_store *s, const char *ns, const char *name)
+{
+	const struct kn_object *o = get(s, KN_KIND_SERVICE, ns, name);
+
+	return o ? o->u.svc : NULL;
+}
+
+size_t
+kn_store_foreach(const struct kn_store *s, enum kn_kind kind, kn_store_visit_cb cb, void *arg)
+{
+	size_t n = 0;
+
+	if (kind <= KN_KIND_OTHER || kind >= KN_KIND_MAX)
+		return 0;
+	for (size_t i = 0; i < s->cap && n < s->nkind[kind]; i++) {
+		const struct entry *e = &s->slots[i];
+
+		if (e->obj.kind != kind)
+			continue;
+		if (cb)
+			cb(arg, &e->obj, e->ns, e->name);
+		n++;
+	}
+	return n;
 }

@@ -89,6 +89,12 @@ ATF_TC_BODY(golden_full, tc)
 	check_golden("full");
 }
 
+ATF_TC_WITHOUT_HEAD(golden_guard);
+ATF_TC_BODY(golden_guard, tc)
+{
+	check_golden("guard");
+}
+
 static void
 addr(const char *s, struct kn_addr *a)
 {
@@ -224,6 +230,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, golden_empty);
 	ATF_TP_ADD_TC(tp, golden_basic);
 	ATF_TP_ADD_TC(tp, golden_full);
+	ATF_TP_ADD_TC(tp, golden_guard);
 	ATF_TP_ADD_TC(tp, elements);
 	ATF_TP_ADD_TC(tp, rules);
 	ATF_TP_ADD_TC(tp, script_replaces_table);

@@ -1,0 +1,102 @@
+/* The API server guard: local pods whose service account holds no
+ * meaningful RBAC permission (rbac.h), or that mount no token, get no
+ * packets through to the Kubernetes API server.
+ *
+ * kn_compile (netpol.h) calls kn_guard_compile first; docs/ruleset.md
+ * ("The API server guard") describes what it adds to the program:
+ *
+ *   sets        api-server-v4/-v6   address . protocol . port of the API
+ *                                   server: the ClusterIPs and ports of
+ *                                   default/kubernetes, the addresses and
+ *                                   ports of its EndpointSlices, extra
+ *                                   addresses (filtering sees packets
+ *                                   after DNAT, so both forms are needed)
+ *               api-denied-v4/-v6   local pods that may not reach it
+ *   chains      api-guard           the rules, jumped to from
+ *               api-guard-forward   hook forward, priority filter - 1
+ *               api-guard-input     hook input, priority filter - 1
+ *
+ * The base chains run before every NetworkPolicy chain, and a drop is
+ * final: no policy can allow what the guard refuses.
+ */
+#ifndef KN_GUARD_H
+#define KN_GUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "netaddr.h"
+#include "program.h"
+#include "store.h"
+
+enum kn_guard_mode {
+	KN_GUARD_DEFAULT = 0, /* audit, so that a zeroed kn_compile_opts audits */
+	KN_GUARD_OFF,	      /* no guard in the program */
+	KN_GUARD_AUDIT,	      /* count and log (nflog, rate-limited) what enforce would drop */
+	KN_GUARD_ENFORCE,     /* drop */
+};
+
+/* "off", "audit", "enforce"; 0 or -EINVAL. */
+int kn_guard_mode_parse(const char *s, enum kn_guard_mode *ret);
+const char *kn_guard_mode_name(enum kn_guard_mode m);
+
+/* An extra API server address (an external load balancer, say). */
+struct kn_guard_addr {
+	struct kn_addr addr;
+	uint16_t port; /* 0: every TCP port */
+};
+
+/* Parses ADDR, ADDR:PORT, [IPV6] or [IPV6]:PORT (a bare IPv6 address has
+ * no port); 0 or -EINVAL. */
+int kn_guard_addr_parse(const char *s, struct kn_guard_addr *ret);
+
+/* Names of the program's objects. */
+#define KN_GUARD_CHAIN	       "api-guard"
+#define KN_GUARD_CHAIN_FORWARD "api-guard-forward"
+#define KN_GUARD_CHAIN_INPUT   "api-guard-input"
+#define KN_GUARD_SERVERS_V4    "api-server-v4"
+#define KN_GUARD_SERVERS_V6    "api-server-v6"
+#define KN_GUARD_DENIED_V4     "api-denied-v4"
+#define KN_GUARD_DENIED_V6     "api-denied-v6"
+
+/* The nflog group of the guard's log statements, and their rate. */
+#define KN_GUARD_NFLOG_GROUP 0
+#define KN_GUARD_LOG_RATE    10 /* per minute and rule, burst 5 */
+
+struct kn_compile_opts;
+struct kn_compile_stats;
+
+/* Adds the guard to p as opts says (guard mode, extra addresses,
+ * bootstrap roles, node) and counts its pods in st (api_*).  Nothing is
+ * added when the mode is off.  Never fails. */
+void kn_guard_compile(struct kn_program *p, struct kn_store *s, const struct kn_compile_opts *opts,
+		      struct kn_compile_stats *st);
+
+/* The mode a compiled program enforces (off when it has no guard). */
+enum kn_guard_mode kn_guard_program_mode(const struct kn_program *p);
+
+/* An API server destination: address, protocol and port range. */
+struct kn_guard_dest {
+	struct kn_addr addr;
+	uint8_t proto;
+	uint16_t port, port_end;
+};
+
+/* What a change of program revokes: connections from srcs (pods that
+ * lost access) to dsts (the API server). */
+struct kn_guard_revocation {
+	struct kn_addr *srcs;
+	size_t nsrcs;
+	struct kn_guard_dest *dsts;
+	size_t ndsts;
+};
+
+/* Fills ret with the pods that program new denies in enforce mode and old
+ * did not (old NULL: every pod new denies), and with the API server
+ * destinations of new.  Returns the number of sources; 0 when new does not
+ * enforce.  Free ret with kn_guard_revocation_free in any case. */
+size_t kn_guard_revoked(const struct kn_program *old, const struct kn_program *new,
+			struct kn_guard_revocation *ret);
+void kn_guard_revocation_free(struct kn_guard_revocation *rv);
+
+#endif

@@ -1,0 +1,464 @@
+/* The API server guard (guard.h).
+ *
+ * What the kernel matches after DNAT: kube-proxy rewrites a connection to
+ * the ClusterIP (10.96.0.1:443) in prerouting, so the forward and input
+ * hooks see the endpoint (192.168.1.10:6443).  The server sets hold both
+ * forms, the endpoints for DNATed traffic and the ClusterIP for traffic
+ * that nobody rewrites (no kube-proxy on this node, or a proxy that works
+ * at connect() inside the pod).  `ct original ip daddr` would name the
+ * ClusterIP only, and miss pods that connect to an endpoint directly.
+ *
+ * Direction: the guard drops the pod's packets to the server and the
+ * server's packets to the pod, in every conntrack state.  Judging only new
+ * connections (like the policies do, after "ct state established accept")
+ * would let a connection opened while access was granted live on; the
+ * conntrack entries of revoked pods are deleted too (conntrack.h), and the
+ * replies are dropped because a connection straight to an endpoint, once
+ * its entry is gone, is picked up again by conntrack as new traffic from
+ * the server.
+ *
+ * Which pods: the local pods that would be policy targets (not
+ * hostNetwork, not finished, with an address) and that rbac.h says do not
+ * need the API server.  A pod that is not in the store yet is not in the
+ * set: like NetworkPolicy, the guard is for pods it knows.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "guard.h"
+#include "netpol.h"
+#include "rbac.h"
+#include "util.h"
+
+/* ------------------------------------------------------------ options */
+
+int
+kn_guard_mode_parse(const char *s, enum kn_guard_mode *ret)
+{
+	if (strcmp(s, "off") == 0)
+		*ret = KN_GUARD_OFF;
+	else if (strcmp(s, "audit") == 0)
+		*ret = KN_GUARD_AUDIT;
+	else if (strcmp(s, "enforce") == 0)
+		*ret = KN_GUARD_ENFORCE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *
+kn_guard_mode_name(enum kn_guard_mode m)
+{
+	switch (m) {
+	case KN_GUARD_OFF:
+		return "off";
+	case KN_GUARD_DEFAULT:
+	case KN_GUARD_AUDIT:
+		return "audit";
+	case KN_GUARD_ENFORCE:
+		return "enforce";
+	}
+	return "?";
+}
+
+static int
+parse_port(const char *s, uint16_t *ret)
+{
+	char *end;
+	long n;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (errno || *end || n < 1 || n > 65535)
+		return -EINVAL;
+	*ret = (uint16_t)n;
+	return 0;
+}
+
+int
+kn_guard_addr_parse(const char *s, struct kn_guard_addr *ret)
+{
+	char buf[64];
+	const char *colon, *port = NULL;
+	struct kn_guard_addr a = {0};
+	size_t len;
+
+	if (s[0] == '[') {
+		/* [IPV6] or [IPV6]:PORT */
+		const char *close = strchr(s, ']');
+
+		if (!close || (close[1] != '\0' && close[1] != ':'))
+			return -EINVAL;
+		len = (size_t)(close - s - 1);
+		if (close[1] == ':')
+			port = close + 2;
+		s++;
+	} else if ((colon = strchr(s, ':')) && !strchr(colon + 1, ':')) {
+		/* IPV4:PORT */
+		len = (size_t)(colon - s);
+		port = colon + 1;
+	} else {
+		/* IPV4, or IPV6 without brackets (and without port) */
+		len = strlen(s);
+	}
+	if (len == 0 || len >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	if (kn_addr_parse(buf, &a.addr) < 0)
+		return -EINVAL;
+	if (port && parse_port(port, &a.port) < 0)
+		return -EINVAL;
+	*ret = a;
+	return 0;
+}
+
+/* ------------------------------------------------------------ servers */
+
+struct dest {
+	struct kn_guard_dest d;
+	const char *comment; /* static or owned by the store */
+};
+
+static int
+dest_cmp(const void *a, const void *b)
+{
+	const struct kn_guard_dest *x = &((const struct dest *)a)->d;
+	const struct kn_guard_dest *y = &((const struct dest *)b)->d;
+	int r = kn_addr_cmp(&x->addr, &y->addr);
+
+	if (r)
+		return r;
+	if (x->proto != y->proto)
+		return x->proto < y->proto ? -1 : 1;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return (x->port_end > y->port_end) - (x->port_end < y->port_end);
+}
+
+static void
+dest_add(struct dest **v, size_t *n, size_t *cap, const struct kn_addr *a, uint8_t proto,
+	 uint16_t lo, uint16_t hi, const char *comment)
+{
+	struct dest *d = VEC_PUSH(*v, *n, *cap);
+
+	d->d.addr = *a;
+	d->d.proto = proto;
+	d->d.port = lo;
+	d->d.port_end = hi;
+	d->comment = comment;
+}
+
+/* Collects the API server's destinations: Service default/kubernetes,
+ * its EndpointSlices, the configured extra addresses.  Comments point
+ * into the store, which outlives the compile. */
+static size_t
+collect_servers(struct kn_store *s, const struct kn_compile_opts *o, struct dest **ret)
+{
+	struct kn_endpoint_slice *const *eps;
+	const struct kn_service *svc;
+	struct dest *v = NULL;
+	size_t n = 0, cap = 0, neps;
+
+	svc = kn_store_get_service(s, KN_API_SERVICE_NAMESPACE, KN_API_SERVICE_NAME);
+	for (size_t i = 0; svc && i < svc->ncluster_ips; i++)
+		for (size_t j = 0; j < svc->nports; j++)
+			dest_add(&v, &n, &cap, &svc->cluster_ips[i], svc->ports[j].proto,
+				 svc->ports[j].port, svc->ports[j].port,
+				 "Service " KN_API_SERVICE_NAMESPACE "/" KN_API_SERVICE_NAME);
+	/* A slice port without a number does not restrict the port; a slice
+	 * without ports defines none, and its addresses (often a node's)
+	 * are not guarded as a whole. */
+	neps = kn_store_endpoint_slices(s, &eps);
+	for (size_t k = 0; k < neps; k++) {
+		const struct kn_endpoint_slice *e = eps[k];
+
+		if (strcmp(e->ns, KN_API_SERVICE_NAMESPACE) != 0 || !e->service ||
+		    strcmp(e->service, KN_API_SERVICE_NAME) != 0)
+			continue;
+		for (size_t i = 0; i < e->naddrs; i++)
+			for (size_t j = 0; j < e->nports; j++)
+				dest_add(&v, &n, &cap, &e->addrs[i], e->ports[j].proto,
+					 e->ports[j].has_port ? e->ports[j].port : 0,
+					 e->ports[j].has_port ? e->ports[j].port : 65535,
+					 "EndpointSlice " KN_API_SERVICE_NAMESPACE
+					 "/" KN_API_SERVICE_NAME);
+	}
+	/* Extra addresses: TCP, the API server's protocol. */
+	for (size_t i = 0; i < o->nguard_servers; i++) {
+		const struct kn_guard_addr *a = &o->guard_servers[i];
+
+		dest_add(&v, &n, &cap, &a->addr, KN_PROTO_TCP, a->port, a->port ? a->port : 65535,
+			 "--api-server");
+	}
+	*ret = v;
+	return n;
+}
+
+/* Fills the server sets.  The kernel refuses overlapping elements in a
+ * concatenated interval set, so the port ranges of one address and
+ * protocol are merged (an extra address given without a port covers the
+ * endpoint's port, say); the first source names the element. */
+static size_t
+fill_servers(struct kn_store *s, const struct kn_compile_opts *o, struct kn_set *sets[2])
+{
+	struct dest *v = NULL;
+	size_t n = collect_servers(s, o, &v), nelems = 0;
+
+	if (n > 1)
+		qsort(v, n, sizeof(*v), dest_cmp);
+	for (size_t i = 0; i < n;) {
+		struct dest cur = v[i++];
+		struct kn_elem *e;
+
+		while (i < n && kn_addr_cmp(&v[i].d.addr, &cur.d.addr) == 0 &&
+		       v[i].d.proto == cur.d.proto &&
+		       (uint32_t)v[i].d.port <= (uint32_t)cur.d.port_end + 1) {
+			if (v[i].d.port_end > cur.d.port_end)
+				cur.d.port_end = v[i].d.port_end;
+			i++;
+		}
+		e = kn_set_add_elem(sets[cur.d.addr.family == AF_INET6]);
+		e->addr = cur.d.addr;
+		e->addr_end = cur.d.addr;
+		e->proto = cur.d.proto;
+		e->port = cur.d.port;
+		e->port_end = cur.d.port_end;
+		kn_elem_set_comment(e, cur.comment);
+		nelems++;
+	}
+	free(v);
+	kn_set_finalize(sets[0]);
+	kn_set_finalize(sets[1]);
+	return nelems;
+}
+
+/* ------------------------------------------------------------ pods */
+
+/* The pods the guard judges: those the policies would enforce on this
+ * node.  hostNetwork pods carry the node's address, which the guard must
+ * not block; finished pods may have handed theirs to a new pod. */
+static bool
+guarded(const struct kn_pod *pod, const char *node)
+{
+	if (pod->finished || pod->host_network || pod->nips == 0)
+		return false;
+	return !node || (pod->node && strcmp(pod->node, node) == 0);
+}
+
+static void
+fill_denied(struct kn_store *s, const struct kn_compile_opts *o, struct kn_set *sets[2],
+	    struct kn_compile_stats *st)
+{
+	struct kn_rbac *rbac = kn_rbac_new(s, o->guard_bootstrap, o->nguard_bootstrap);
+	struct kn_pod *const *pods;
+	size_t npods = kn_store_pods(s, &pods);
+
+	for (size_t i = 0; i < npods; i++) {
+		const struct kn_pod *pod = pods[i];
+		struct kn_api_verdict v;
+		char *comment;
+
+		if (!guarded(pod, o->node))
+			continue;
+		kn_rbac_pod(rbac, pod, &v);
+		if (v.allowed) {
+			st->api_allowed++;
+			continue;
+		}
+		st->api_denied++;
+		/* "shop/web-1: account has no bindings", cut to fit */
+		comment = xasprintf("%s/%s: %s", pod->ns, pod->name, v.why);
+		for (size_t a = 0; a < pod->nips; a++) {
+			struct kn_elem *e = kn_set_add_elem(sets[pod->ips[a].family == AF_INET6]);
+
+			e->addr = pod->ips[a];
+			e->addr_end = pod->ips[a];
+			kn_elem_set_comment(e, comment);
+		}
+		free(comment);
+	}
+	kn_set_finalize(sets[0]);
+	kn_set_finalize(sets[1]);
+	kn_rbac_free(rbac);
+}
+
+/* ------------------------------------------------------------ rules */
+
+/* The rules of one family in chain api-guard; audit counts and logs, and
+ * enforce drops too:
+ *
+ *   ip saddr @api-denied-v4 ip daddr . meta l4proto . th dport @api-server-v4
+ *	limit rate 10/minute log prefix "kube-nftd api-guard drop: " group 0
+ *   ip saddr @api-denied-v4 ip daddr . meta l4proto . th dport @api-server-v4
+ *	counter drop
+ *   ip daddr @api-denied-v4 ip saddr . meta l4proto . th sport @api-server-v4
+ *	counter drop
+ *
+ * The log comes first and alone: a limit over its rate ends the rule,
+ * and must never spare a packet the drop. */
+static void
+add_family_rules(struct kn_chain *ch, int family, bool enforce)
+{
+	const char *denied = family == AF_INET ? KN_GUARD_DENIED_V4 : KN_GUARD_DENIED_V6;
+	const char *servers = family == AF_INET ? KN_GUARD_SERVERS_V4 : KN_GUARD_SERVERS_V6;
+	enum kn_verdict v = enforce ? KN_VERDICT_DROP : KN_VERDICT_NONE;
+	struct kn_rule *r;
+
+	r = kn_chain_add_rule(ch, family);
+	kn_rule_add_match(r, KN_MATCH_SADDR_SET, denied);
+	kn_rule_add_match(r, KN_MATCH_DADDR_PROTO_PORT_SET, servers);
+	kn_rule_set_limit(r, KN_GUARD_LOG_RATE, 60);
+	kn_rule_set_log(r, KN_GUARD_NFLOG_GROUP,
+			enforce ? "kube-nftd api-guard drop: " : "kube-nftd api-guard audit: ");
+	kn_rule_set_comment(r, "log pods without API permissions reaching the API server");
+
+	r = kn_chain_add_rule(ch, family);
+	kn_rule_add_match(r, KN_MATCH_SADDR_SET, denied);
+	kn_rule_add_match(r, KN_MATCH_DADDR_PROTO_PORT_SET, servers);
+	r->counter = true;
+	kn_rule_set_verdict(r, v, NULL);
+	kn_rule_set_comment(r, enforce ? "pods without API permissions to the API server"
+				       : "audit: enforce would drop these pods' packets");
+
+	r = kn_chain_add_rule(ch, family);
+	kn_rule_add_match(r, KN_MATCH_DADDR_SET, denied);
+	kn_rule_add_match(r, KN_MATCH_SADDR_PROTO_SPORT_SET, servers);
+	r->counter = true;
+	kn_rule_set_verdict(r, v, NULL);
+	kn_rule_set_comment(r, enforce ? "the API server to pods without API permissions"
+				       : "audit: enforce would drop these replies");
+}
+
+/* A base chain that runs the guard:
+ *
+ *   chain api-guard-forward {
+ *	type filter hook forward priority filter - 1; policy accept;
+ *	jump api-guard
+ *   }
+ */
+static void
+add_base(struct kn_program *p, const char *name, enum kn_hook hook, const char *comment)
+{
+	struct kn_chain *ch = kn_program_add_base_chain(p, name, hook, -1, comment);
+	struct kn_rule *r = kn_chain_add_rule(ch, 0);
+
+	kn_rule_set_verdict(r, KN_VERDICT_JUMP, KN_GUARD_CHAIN);
+}
+
+void
+kn_guard_compile(struct kn_program *p, struct kn_store *s, const struct kn_compile_opts *o,
+		 struct kn_compile_stats *st)
+{
+	enum kn_guard_mode mode = o->guard == KN_GUARD_DEFAULT ? KN_GUARD_AUDIT : o->guard;
+	struct kn_set *servers[2], *denied[2];
+	struct kn_chain *ch;
+	char *comment;
+
+	if (mode == KN_GUARD_OFF)
+		return;
+	for (int f = 0; f < 2; f++) {
+		comment = xasprintf("the API server (IPv%c): default/kubernetes, its endpoints, "
+				    "--api-server",
+				    f ? '6' : '4');
+		servers[f] = kn_program_add_set(p, f ? KN_GUARD_SERVERS_V6 : KN_GUARD_SERVERS_V4,
+						f ? KN_KEY_IPV6_PROTO_PORT : KN_KEY_IPV4_PROTO_PORT,
+						true, comment);
+		free(comment);
+	}
+	for (int f = 0; f < 2; f++)
+		denied[f] = kn_program_add_set(p, f ? KN_GUARD_DENIED_V6 : KN_GUARD_DENIED_V4,
+					       f ? KN_KEY_IPV6 : KN_KEY_IPV4, false,
+					       "local pods without API permissions (or token)");
+	st->api_servers = fill_servers(s, o, servers);
+	fill_denied(s, o, denied, st);
+
+	comment = xasprintf("API server guard (%s): pods without API permissions",
+			    kn_guard_mode_name(mode));
+	ch = kn_program_add_chain(p, KN_GUARD_CHAIN, comment);
+	free(comment);
+	for (int f = 0; f < 2; f++)
+		add_family_rules(ch, f ? AF_INET6 : AF_INET, mode == KN_GUARD_ENFORCE);
+	add_base(p, KN_GUARD_CHAIN_FORWARD, KN_HOOK_FORWARD,
+		 "API server guard, routed traffic; before the policies");
+	add_base(p, KN_GUARD_CHAIN_INPUT, KN_HOOK_INPUT,
+		 "API server guard, traffic to this node; before the policies");
+}
+
+/* ------------------------------------------------------------ revocation */
+
+enum kn_guard_mode
+kn_guard_program_mode(const struct kn_program *p)
+{
+	const struct kn_chain *ch = p ? kn_program_find_chain(p, KN_GUARD_CHAIN) : NULL;
+
+	if (!ch)
+		return KN_GUARD_OFF;
+	for (size_t i = 0; i < ch->nrules; i++)
+		if (ch->rules[i].verdict == KN_VERDICT_DROP)
+			return KN_GUARD_ENFORCE;
+	return KN_GUARD_AUDIT;
+}
+
+static int
+elem_addr_cmp(const void *key, const void *elem)
+{
+	return kn_addr_cmp(key, &((const struct kn_elem *)elem)->addr);
+}
+
+/* Elements of the denied sets are single addresses, sorted by
+ * kn_set_finalize. */
+static bool
+set_has(const struct kn_set *s, const struct kn_addr *a)
+{
+	return s && bsearch(a, s->elems, s->nelems, sizeof(*s->elems), elem_addr_cmp);
+}
+
+size_t
+kn_guard_revoked(const struct kn_program *old, const struct kn_program *new,
+		 struct kn_guard_revocation *ret)
+{
+	static const char *const denied_names[2] = {KN_GUARD_DENIED_V4, KN_GUARD_DENIED_V6};
+	static const char *const server_names[2] = {KN_GUARD_SERVERS_V4, KN_GUARD_SERVERS_V6};
+	bool old_enforced = old && kn_guard_program_mode(old) == KN_GUARD_ENFORCE;
+	size_t scap = 0, dcap = 0;
+
+	memset(ret, 0, sizeof(*ret));
+	if (kn_guard_program_mode(new) != KN_GUARD_ENFORCE)
+		return 0;
+	for (int f = 0; f < 2; f++) {
+		const struct kn_set *nd = kn_program_find_set(new, denied_names[f]);
+		const struct kn_set *od =
+			old_enforced ? kn_program_find_set(old, denied_names[f]) : NULL;
+		const struct kn_set *sv = kn_program_find_set(new, server_names[f]);
+
+		for (size_t i = 0; nd && i < nd->nelems; i++)
+			if (!od || !set_has(od, &nd->elems[i].addr))
+				*VEC_PUSH(ret->srcs, ret->nsrcs, scap) = nd->elems[i].addr;
+		for (size_t i = 0; sv && i < sv->nelems; i++) {
+			struct kn_guard_dest *d = VEC_PUSH(ret->dsts, ret->ndsts, dcap);
+
+			d->addr = sv->elems[i].addr;
+			d->proto = sv->elems[i].proto;
+			d->port = sv->elems[i].port;
+			d->port_end = sv->elems[i].port_end;
+		}
+	}
+	return ret->nsrcs;
+}
+
+void
+kn_guard_revocation_free(struct kn_guard_revocation *rv)
+{
+	if (!rv)
+		return;
+	free(rv->srcs);
+	free(rv->dsts);
+	memset(rv, 0, sizeof(*rv));
+}
