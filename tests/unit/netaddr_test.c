@@ -90,7 +90,7 @@ ATF_TC_BODY(parse_reject, tc)
 {
 	static const char *const bad[] = {
 		"",
-		"1.2.3", /* inet_aton shorthand */
+		"1.2.3",      /* inet_aton shorthand */
 		"0256.1.1.1", /* decimal 256 */
 		"1.2.3.4.5",
 		"256.1.1.1",

@@ -279,15 +279,16 @@ ATF_TC_WITHOUT_HEAD(named_port_egress);
 ATF_TC_BODY(named_port_egress, tc)
 {
 	/* Egress named ports resolve on the destination pod. */
-	struct kn_store *s = model_with("apiVersion: networking.k8s.io/v1\n"
-					"kind: NetworkPolicy\n"
-					"metadata: {name: named-out, namespace: x}\n"
-					"spec:\n"
-					"  podSelector: {matchLabels: {pod: a}}\n"
-					"  policyTypes: [Egress]\n"
-					"  egress:\n"
-					"  - to: [{namespaceSelector: {matchLabels: {ns: \"y\"}}}]\n"
-					"    ports: [{port: serve-80-tcp}]\n");
+	struct kn_store *s =
+		model_with("apiVersion: networking.k8s.io/v1\n"
+			   "kind: NetworkPolicy\n"
+			   "metadata: {name: named-out, namespace: x}\n"
+			   "spec:\n"
+			   "  podSelector: {matchLabels: {pod: a}}\n"
+			   "  policyTypes: [Egress]\n"
+			   "  egress:\n"
+			   "  - to: [{namespaceSelector: {matchLabels: {ns: \"y\"}}}]\n"
+			   "    ports: [{port: serve-80-tcp}]\n");
 	const char *open80 = "...XXX... XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX "
 			     "XXXXXXXXX XXXXXXXXX XXXXXXXXX";
 	const char *closed = "......... XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX "
@@ -350,13 +351,14 @@ ATF_TC_BODY(egress_only_isolates_ingress_too, tc)
 {
 	/* Without policyTypes, Ingress is always defaulted in: an
 	 * egress-only policy also denies all ingress to its pods. */
-	struct kn_store *s = model_with("apiVersion: networking.k8s.io/v1\n"
-					"kind: NetworkPolicy\n"
-					"metadata: {name: out, namespace: x}\n"
-					"spec:\n"
-					"  podSelector: {matchLabels: {pod: a}}\n"
-					"  egress:\n"
-					"  - to: [{namespaceSelector: {matchLabels: {ns: \"y\"}}}]\n");
+	struct kn_store *s =
+		model_with("apiVersion: networking.k8s.io/v1\n"
+			   "kind: NetworkPolicy\n"
+			   "metadata: {name: out, namespace: x}\n"
+			   "spec:\n"
+			   "  podSelector: {matchLabels: {pod: a}}\n"
+			   "  egress:\n"
+			   "  - to: [{namespaceSelector: {matchLabels: {ns: \"y\"}}}]\n");
 	const char *m = "...XXX... .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX .XXXXXXXX "
 			".XXXXXXXX .XXXXXXXX .XXXXXXXX";
 
@@ -367,14 +369,15 @@ ATF_TC_BODY(egress_only_isolates_ingress_too, tc)
 ATF_TC_WITHOUT_HEAD(egress_policy_type_only);
 ATF_TC_BODY(egress_policy_type_only, tc)
 {
-	struct kn_store *s = model_with("apiVersion: networking.k8s.io/v1\n"
-					"kind: NetworkPolicy\n"
-					"metadata: {name: out, namespace: x}\n"
-					"spec:\n"
-					"  podSelector: {matchLabels: {pod: a}}\n"
-					"  policyTypes: [Egress]\n"
-					"  egress:\n"
-					"  - to: [{namespaceSelector: {matchLabels: {ns: \"y\"}}}]\n");
+	struct kn_store *s =
+		model_with("apiVersion: networking.k8s.io/v1\n"
+			   "kind: NetworkPolicy\n"
+			   "metadata: {name: out, namespace: x}\n"
+			   "spec:\n"
+			   "  podSelector: {matchLabels: {pod: a}}\n"
+			   "  policyTypes: [Egress]\n"
+			   "  egress:\n"
+			   "  - to: [{namespaceSelector: {matchLabels: {ns: \"y\"}}}]\n");
 	const char *m = "...XXX... XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX XXXXXXXXX "
 			"XXXXXXXXX XXXXXXXXX XXXXXXXXX";
 
@@ -511,10 +514,11 @@ ATF_TC_BODY(own_node_always_allowed, tc)
 	 * allowed, regardless of the IP address of the Pod or the node"
 	 * (Kubernetes docs, Network Policies): a pod denied all egress still
 	 * reaches its node, whose traffic arrives on the input hook. */
-	struct kn_store *s = model_with("apiVersion: networking.k8s.io/v1\n"
-					"kind: NetworkPolicy\n"
-					"metadata: {name: deny, namespace: x}\n"
-					"spec: {podSelector: {}, policyTypes: [Egress, Ingress]}\n");
+	struct kn_store *s =
+		model_with("apiVersion: networking.k8s.io/v1\n"
+			   "kind: NetworkPolicy\n"
+			   "metadata: {name: deny, namespace: x}\n"
+			   "spec: {podSelector: {}, policyTypes: [Egress, Ingress]}\n");
 	struct kn_compile_opts o = {.node = "node1"};
 	struct kn_program *p = kn_compile(s, &o, NULL);
 	struct kn_packet pkt;
