@@ -478,6 +478,7 @@ commit_now(struct daemon *d)
 	struct kn_program *p;
 	struct kn_err err;
 	double t0 = now_ms(), ms;
+	struct timespec rt0, rt1; /* realtime, for the benchmarks (-v) */
 	int r;
 
 	/* ---- kube source: a half-listed cluster must not open or close
@@ -496,11 +497,13 @@ commit_now(struct daemon *d)
 	/* ---- end api-guard ---- */
 	kn_timer_disarm(d->debounce);
 	d->first_pending_ms = 0;
+	clock_gettime(CLOCK_REALTIME, &rt0);
 	p = kn_compile(d->store, &copts, &cst);
 	/* ---- planner: a full replacement at start, on SIGHUP and after any
 	 * failed commit (the kernel state is then unknown), otherwise the
 	 * difference from the running program ---- */
 	r = kn_nl_commit(d->nl, d->full_resync ? NULL : d->running, p, &err);
+	clock_gettime(CLOCK_REALTIME, &rt1);
 	if (r < 0)
 		d->full_resync = true;
 	/* ---- end planner ---- */
@@ -552,6 +555,9 @@ commit_now(struct daemon *d)
 		 "%zu messages (%s), %.1f ms",
 		 d->cfg.table, cst.local_pods, cst.policies, cst.elements, nst.messages,
 		 nst.incremental ? "changes only" : "full", ms);
+	log_debug("commit started at %lld.%06ld, acknowledged at %lld.%06ld (realtime)",
+		  (long long)rt0.tv_sec, rt0.tv_nsec / 1000, (long long)rt1.tv_sec,
+		  rt1.tv_nsec / 1000);
 	if (!d->synced) {
 		d->synced = true;
 		/* kube source: the time to first enforcement, for benchmarks */
@@ -967,8 +973,10 @@ main(int argc, char **argv)
 	d.start_ms = kn_now_ms(); /* kube source: time to first commit */
 	parse_args(&d, argc, argv);
 	log_init("kube-nftd", d.cli.verbose);
-	if (config_build(&d, &d.cfg) < 0)
+	if (config_build(&d, &d.cfg) < 0) {
+		config_free(&d.cli);
 		return 1;
+	}
 	log_init("kube-nftd", d.cfg.verbose);
 
 	sigemptyset(&mask);
