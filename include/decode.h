@@ -11,12 +11,7 @@
 #include <jansson.h>
 
 #include "model.h"
-
-#define KN_ERR_MAX 512
-
-struct kn_err {
-	char msg[KN_ERR_MAX];
-};
+#include "util.h"
 
 /* Decodes one object (not a List).  On success fills *ret (kind
  * KN_KIND_OTHER for kinds the compiler ignores) and returns 0.  On a

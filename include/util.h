@@ -52,4 +52,17 @@ uint64_t hash64(const void *data, size_t len, uint64_t seed);
 
 int str_cmp_ptr(const void *a, const void *b); /* qsort of char * */
 
+/* The error of a library function, for the edge that logs it: one line
+ * naming the object ("set np/x/web/ingress/0/ports: File exists"). */
+#define KN_ERR_MAX 512
+
+struct kn_err {
+	char msg[KN_ERR_MAX];
+};
+
+/* Fills err->msg (when err is not NULL) and returns ret, for
+ * "return kn_errf(err, -EINVAL, ...)". */
+int kn_errf(struct kn_err *err, int ret, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
 #endif

@@ -35,22 +35,6 @@ struct ct_ctx {
 	int del_err; /* first delete error other than ENOENT */
 };
 
-static int errf(struct kn_err *err, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-errf(struct kn_err *err, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 /* ------------------------------------------------------------ matching */
 
 static bool
@@ -249,7 +233,7 @@ dump_family(struct ct_ctx *c, struct mnl_socket *dump, int family, struct kn_err
 
 	nlh = ct_msg(buf, IPCTNL_MSG_CT_GET, NLM_F_DUMP, (uint8_t)family, seq);
 	if (mnl_socket_sendto(dump, nlh, nlh->nlmsg_len) < 0) {
-		r = errf(err, -errno, "conntrack dump: %s", strerror(errno));
+		r = kn_errf(err, -errno, "conntrack dump: %s", strerror(errno));
 		goto out;
 	}
 	for (;;) {
@@ -259,12 +243,12 @@ dump_family(struct ct_ctx *c, struct mnl_socket *dump, int family, struct kn_err
 		if (n < 0) {
 			/* ENOBUFS: the dump lost messages; entries may remain.
 			 * The caller reports it; the next revocation retries. */
-			r = errf(err, -errno, "conntrack dump: %s", strerror(errno));
+			r = kn_errf(err, -errno, "conntrack dump: %s", strerror(errno));
 			goto out;
 		}
 		r = mnl_cb_run(buf, (size_t)n, seq, portid, dump_cb, c);
 		if (r < 0) {
-			r = errf(err, -errno, "conntrack dump: %s", strerror(errno));
+			r = kn_errf(err, -errno, "conntrack dump: %s", strerror(errno));
 			goto out;
 		}
 		if (r == MNL_CB_STOP)
@@ -298,7 +282,7 @@ kn_ct_revoke(const struct kn_guard_revocation *rv, struct kn_ct_stats *stats, st
 	c.del = mnl_socket_open(NETLINK_NETFILTER);
 	if (!dump || !c.del || mnl_socket_bind(dump, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_bind(c.del, 0, MNL_SOCKET_AUTOPID) < 0) {
-		r = errf(err, -errno, "conntrack socket: %s", strerror(errno));
+		r = kn_errf(err, -errno, "conntrack socket: %s", strerror(errno));
 		goto out;
 	}
 	c.del_seq = (uint32_t)time(NULL);
@@ -309,7 +293,7 @@ kn_ct_revoke(const struct kn_guard_revocation *rv, struct kn_ct_stats *stats, st
 			r = dump_family(&c, dump, family, err);
 	}
 	if (r == 0 && c.del_err < 0)
-		r = errf(err, c.del_err, "conntrack delete: %s", strerror(-c.del_err));
+		r = kn_errf(err, c.del_err, "conntrack delete: %s", strerror(-c.del_err));
 out:
 	if (dump)
 		mnl_socket_close(dump);

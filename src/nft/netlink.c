@@ -186,23 +186,6 @@ struct batch {
 	struct kn_err *err;
 };
 
-static int errf(struct kn_err *err, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Fills err->msg and returns ret, for "return errf(...)". */
-static int
-errf(struct kn_err *err, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 /* ---------------------------------------------------------------- socket */
 
 /* Grows a socket buffer towards want bytes and returns its size as the
@@ -268,11 +251,11 @@ kn_nl_open(struct kn_err *err)
 	nl = xcalloc(1, sizeof(*nl));
 	nl->sock = mnl_socket_open(NETLINK_NETFILTER);
 	if (nl->sock == NULL) {
-		errf(err, -errno, "netlink socket: %s", strerror(errno));
+		kn_errf(err, -errno, "netlink socket: %s", strerror(errno));
 		goto fail;
 	}
 	if (mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
-		errf(err, -errno, "netlink bind: %s", strerror(errno));
+		kn_errf(err, -errno, "netlink bind: %s", strerror(errno));
 		goto fail;
 	}
 	fd = mnl_socket_get_fd(nl->sock);
@@ -281,7 +264,7 @@ kn_nl_open(struct kn_err *err)
 	 * which keeps the ack of a 64 KiB element list small. */
 	if (setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one)) < 0) {
-		errf(err, -errno, "netlink socket options: %s", strerror(errno));
+		kn_errf(err, -errno, "netlink socket options: %s", strerror(errno));
 		goto fail;
 	}
 	nl->portid = mnl_socket_get_portid(nl->sock);
@@ -354,9 +337,9 @@ msg_end(struct batch *b, const struct nlmsghdr *nlh)
 {
 	b->bytes += nlh->nlmsg_len;
 	if (b->bytes > KN_NL_BATCH_MAX)
-		return errf(b->err, -E2BIG, "batch larger than %u bytes", KN_NL_BATCH_MAX);
+		return kn_errf(b->err, -E2BIG, "batch larger than %u bytes", KN_NL_BATCH_MAX);
 	if (nftnl_batch_update(b->nb) < 0)
-		return errf(b->err, -ENOMEM, "batch: out of memory");
+		return kn_errf(b->err, -ENOMEM, "batch: out of memory");
 	return 0;
 }
 
@@ -704,9 +687,9 @@ put_table(struct batch *b, uint16_t type, enum msg_kind kind)
 
 	t = nftnl_table_alloc();
 	if (t == NULL)
-		return errf(b->err, -ENOMEM, "table: out of memory");
+		return kn_errf(b->err, -ENOMEM, "table: out of memory");
 	if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, b->table) < 0) {
-		ret = errf(b->err, -ENOMEM, "table: out of memory");
+		ret = kn_errf(b->err, -ENOMEM, "table: out of memory");
 		goto out;
 	}
 	/* No NFT_TABLE_F_OWNER: kube-nftctl is short-lived and an owned
@@ -735,7 +718,7 @@ put_chain(struct batch *b, const struct kn_chain *c)
 	int ret = -ENOMEM;
 
 	if (comment_check(c->comment) < 0)
-		return errf(b->err, -EINVAL, "chain %s: comment too long", c->name);
+		return kn_errf(b->err, -EINVAL, "chain %s: comment too long", c->name);
 	nc = nftnl_chain_alloc();
 	ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
 	if (nc == NULL || ud == NULL)
@@ -764,7 +747,7 @@ put_chain(struct batch *b, const struct kn_chain *c)
 	ret = msg_end(b, nlh);
 out:
 	if (ret == -ENOMEM)
-		errf(b->err, ret, "chain %s: out of memory", c->name);
+		kn_errf(b->err, ret, "chain %s: out of memory", c->name);
 	nftnl_udata_buf_free(ud);
 	if (nc != NULL)
 		nftnl_chain_free(nc);
@@ -830,12 +813,13 @@ put_set(struct batch *b, const struct kn_set *s, uint32_t id)
 	int ret = -ENOMEM;
 
 	if (key_len(s->key) == 0)
-		return errf(b->err, -EINVAL, "set %s: unknown key type %d", s->name, (int)s->key);
+		return kn_errf(b->err, -EINVAL, "set %s: unknown key type %d", s->name,
+			       (int)s->key);
 	if (s->vmap && s->interval)
-		return errf(b->err, -EINVAL, "map %s: interval verdict maps are not supported",
-			    s->name);
+		return kn_errf(b->err, -EINVAL, "map %s: interval verdict maps are not supported",
+			       s->name);
 	if (comment_check(s->comment) < 0)
-		return errf(b->err, -EINVAL, "set %s: comment too long", s->name);
+		return kn_errf(b->err, -EINVAL, "set %s: comment too long", s->name);
 	ns = nftnl_set_alloc();
 	ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
 	if (ns == NULL || ud == NULL)
@@ -871,7 +855,7 @@ put_set(struct batch *b, const struct kn_set *s, uint32_t id)
 	ret = msg_end(b, nlh);
 out:
 	if (ret == -ENOMEM)
-		errf(b->err, ret, "set %s: out of memory", s->name);
+		kn_errf(b->err, ret, "set %s: out of memory", s->name);
 	nftnl_udata_buf_free(ud);
 	if (ns != NULL)
 		nftnl_set_free(ns);
@@ -1073,8 +1057,8 @@ put_elems(struct batch *b, const struct kn_set *s, uint32_t id)
 	for (i = 0; i < s->nelems; i++) {
 		why = elem_check(s, &s->elems[i]);
 		if (why != NULL)
-			return errf(b->err, -EINVAL, "element %zu of set %s: %s", i + 1, s->name,
-				    why);
+			return kn_errf(b->err, -EINVAL, "element %zu of set %s: %s", i + 1, s->name,
+				       why);
 	}
 	ns = nftnl_set_alloc();
 	if (ns == NULL)
@@ -1094,9 +1078,9 @@ put_elems(struct batch *b, const struct kn_set *s, uint32_t id)
 	ret = elems_send(b, s, ns, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, MSG_ELEMS);
 out:
 	if (ret == -ENOMEM)
-		errf(b->err, ret, "elements of set %s: out of memory", s->name);
+		kn_errf(b->err, ret, "elements of set %s: out of memory", s->name);
 	else if (ret == -EINVAL && why != NULL)
-		errf(b->err, ret, "elements of set %s: %s", s->name, why);
+		kn_errf(b->err, ret, "elements of set %s: %s", s->name, why);
 	if (ns != NULL)
 		nftnl_set_free(ns);
 	return ret;
@@ -1160,8 +1144,8 @@ put_elem_ops(struct batch *b, const struct kn_set *s, uint32_t id, const struct 
 	for (i = 0; i < n && !del; i++) {
 		why = elem_check(s, v[i]);
 		if (why != NULL)
-			return errf(b->err, -EINVAL, "element %zu of set %s: %s",
-				    (size_t)(v[i] - s->elems) + 1, s->name, why);
+			return kn_errf(b->err, -EINVAL, "element %zu of set %s: %s",
+				       (size_t)(v[i] - s->elems) + 1, s->name, why);
 	}
 	ns = nftnl_set_alloc();
 	if (ns == NULL)
@@ -1180,7 +1164,7 @@ put_elem_ops(struct batch *b, const struct kn_set *s, uint32_t id, const struct 
 				 MSG_ELEMS);
 out:
 	if (ret == -ENOMEM)
-		errf(b->err, ret, "elements of set %s: out of memory", s->name);
+		kn_errf(b->err, ret, "elements of set %s: out of memory", s->name);
 	if (ns != NULL)
 		nftnl_set_free(ns);
 	return ret;
@@ -1724,7 +1708,7 @@ put_rule(struct batch *b, const struct kn_chain *c, size_t i)
 out:
 	if (ret == -ENOMEM || (ret == -EINVAL && why != NULL)) {
 		rule_describe(c, i, what, sizeof(what));
-		errf(b->err, ret, "%s: %s", what, ret == -ENOMEM ? "out of memory" : why);
+		kn_errf(b->err, ret, "%s: %s", what, ret == -ENOMEM ? "out of memory" : why);
 	}
 	nftnl_udata_buf_free(ud);
 	if (nr != NULL)
@@ -2063,41 +2047,41 @@ batch_send(struct kn_nl *nl, struct batch *b)
 	if (sent < 0) {
 		ret = -errno;
 		if (ret == -EMSGSIZE)
-			errf(b->err, ret,
-			     "sending batch of %zu bytes: %s (send buffer: %d bytes; raise "
-			     "net.core.wmem_max or grant CAP_NET_ADMIN)",
-			     b->bytes, strerror(-ret), sndbuf);
+			kn_errf(b->err, ret,
+				"sending batch of %zu bytes: %s (send buffer: %d bytes; raise "
+				"net.core.wmem_max or grant CAP_NET_ADMIN)",
+				b->bytes, strerror(-ret), sndbuf);
 		else
-			errf(b->err, ret, "sending batch of %zu bytes: %s", b->bytes,
-			     strerror(-ret));
+			kn_errf(b->err, ret, "sending batch of %zu bytes: %s", b->bytes,
+				strerror(-ret));
 		goto out;
 	}
 	nl->stats.bytes = (size_t)sent;
 	ret = acks_read(nl, &st);
 	if (ret == -ENOBUFS) {
-		errf(b->err, ret, "reading acks: %s: outcome of the batch unknown",
-		     strerror(ENOBUFS));
+		kn_errf(b->err, ret, "reading acks: %s: outcome of the batch unknown",
+			strerror(ENOBUFS));
 		goto out;
 	}
 	if (ret < 0) {
-		errf(b->err, ret, "reading acks: %s", strerror(-ret));
+		kn_errf(b->err, ret, "reading acks: %s", strerror(-ret));
 		goto out;
 	}
 	if (st.nerr > 0) {
 		msg_describe(b, st.first_seq, what, sizeof(what));
 		ret = st.first_err;
 		if (st.nerr > 1)
-			errf(b->err, ret, "%s: %s%s (and %zu more errors)", what, strerror(-ret),
-			     st.ext, st.nerr - 1);
+			kn_errf(b->err, ret, "%s: %s%s (and %zu more errors)", what, strerror(-ret),
+				st.ext, st.nerr - 1);
 		else
-			errf(b->err, ret, "%s: %s%s", what, strerror(-ret), st.ext);
+			kn_errf(b->err, ret, "%s: %s%s", what, strerror(-ret), st.ext);
 		goto out;
 	}
 	/* Without errors every message but BEGIN and END (acked since 6.10
 	 * only) must have been acknowledged. */
 	if (ack_all && st.nacks + 2 < b->nmsgs) {
-		ret = errf(b->err, -EPROTO, "kernel acknowledged %zu of %zu messages", st.nacks,
-			   b->nmsgs);
+		ret = kn_errf(b->err, -EPROTO, "kernel acknowledged %zu of %zu messages", st.nacks,
+			      b->nmsgs);
 		goto out;
 	}
 	ret = 0;
@@ -2130,7 +2114,7 @@ put_flush(struct batch *b, const struct kn_chain *c)
 	ret = msg_end(b, nlh);
 out:
 	if (ret == -ENOMEM)
-		errf(b->err, ret, "flush chain %s: out of memory", c->name);
+		kn_errf(b->err, ret, "flush chain %s: out of memory", c->name);
 	if (nr != NULL)
 		nftnl_rule_free(nr);
 	return ret;
@@ -2155,7 +2139,7 @@ put_delchain(struct batch *b, const char *name)
 	ret = msg_end(b, nlh);
 out:
 	if (ret == -ENOMEM)
-		errf(b->err, ret, "delete chain %s: out of memory", name);
+		kn_errf(b->err, ret, "delete chain %s: out of memory", name);
 	if (nc != NULL)
 		nftnl_chain_free(nc);
 	return ret;
@@ -2180,7 +2164,7 @@ put_delset(struct batch *b, const struct kn_set *s)
 	ret = msg_end(b, nlh);
 out:
 	if (ret == -ENOMEM)
-		errf(b->err, ret, "delete set %s: out of memory", s->name);
+		kn_errf(b->err, ret, "delete set %s: out of memory", s->name);
 	if (ns != NULL)
 		nftnl_set_free(ns);
 	return ret;
@@ -2215,7 +2199,7 @@ kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err)
 	batch_init(&b, nl, p->table, err);
 	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
 	if (b.nb == NULL) {
-		ret = errf(err, -ENOMEM, "batch: out of memory");
+		ret = kn_errf(err, -ENOMEM, "batch: out of memory");
 		goto out;
 	}
 	batch_sets(&b, p);
@@ -2344,7 +2328,7 @@ kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn_pro
 		goto out;
 	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
 	if (b.nb == NULL) {
-		ret = errf(err, -ENOMEM, "batch: out of memory");
+		ret = kn_errf(err, -ENOMEM, "batch: out of memory");
 		goto out;
 	}
 	batch_sets(&b, new);
@@ -2379,7 +2363,7 @@ kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err)
 	batch_init(&b, nl, table, err);
 	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
 	if (b.nb == NULL) {
-		ret = errf(err, -ENOMEM, "batch: out of memory");
+		ret = kn_errf(err, -ENOMEM, "batch: out of memory");
 		goto out;
 	}
 	if ((ret = batch_begin_end(&b, true)) < 0 ||

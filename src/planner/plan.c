@@ -40,22 +40,6 @@
 
 #define NONE SIZE_MAX
 
-static int errf(struct kn_err *err, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-errf(struct kn_err *err, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL) {
-		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-		va_end(ap);
-	}
-	return ret;
-}
-
 static bool
 str_eq(const char *a, const char *b)
 {
@@ -252,11 +236,12 @@ view_init(struct view *v, const struct kn_set *s, const char *which, struct kn_e
 		const struct kn_elem *p = view_at(v, i - 1), *e = view_at(v, i);
 
 		if (key_cmp(s->key, s->interval, p, e) == 0)
-			return errf(err, -EINVAL, "set %s of the %s program: duplicate element %zu",
-				    s->name, which, i + 1);
+			return kn_errf(err, -EINVAL,
+				       "set %s of the %s program: duplicate element %zu", s->name,
+				       which, i + 1);
 		if (set_is_rbtree(s) && kn_addr_cmp(elem_last(p), &e->addr) >= 0)
-			return errf(err, -EINVAL, "set %s of the %s program: ranges overlap",
-				    s->name, which);
+			return kn_errf(err, -EINVAL, "set %s of the %s program: ranges overlap",
+				       s->name, which);
 	}
 	return 0;
 }
@@ -364,11 +349,12 @@ index_new(struct ctx *x)
 	for (i = 0; i < n->nsets; i++) {
 		x->set_old[i] = NONE;
 		if (!tab_put(&x->new_sets, n->sets[i]->name, i))
-			return errf(x->err, -EINVAL, "set %s: defined twice", n->sets[i]->name);
+			return kn_errf(x->err, -EINVAL, "set %s: defined twice", n->sets[i]->name);
 	}
 	for (i = 0; i < n->nchains; i++) {
 		if (!tab_put(&x->new_chains, n->chains[i]->name, i))
-			return errf(x->err, -EINVAL, "chain %s: defined twice", n->chains[i]->name);
+			return kn_errf(x->err, -EINVAL, "chain %s: defined twice",
+				       n->chains[i]->name);
 	}
 	for (i = 0; i < x->old->nchains; i++)
 		tab_put(&x->old_chains, x->old->chains[i]->name, i);
@@ -468,10 +454,10 @@ match_chains(struct ctx *x)
 			if (chain_def_eq(oc, x->new->chains[j]))
 				continue;
 			if (defer && tab_get(&x->targets, oc->name) != NONE)
-				return errf(x->err, -ENOTSUP,
-					    "chain %s: a map points at it and its definition "
-					    "changed",
-					    oc->name);
+				return kn_errf(x->err, -ENOTSUP,
+					       "chain %s: a map points at it and its definition "
+					       "changed",
+					       oc->name);
 			x->chain_st[j] |= ST_RECREATE | ST_FILL;
 			x->nrecreated++;
 			flush_chain(x, oc);
@@ -643,7 +629,7 @@ kn_plan_diff(const struct kn_program *old, const struct kn_program *new,
 	int r;
 
 	if (!str_eq(old->table, new->table))
-		return errf(err, -ENOTSUP, "table %s replaces table %s", new->table, old->table);
+		return kn_errf(err, -ENOTSUP, "table %s replaces table %s", new->table, old->table);
 	memset(&x, 0, sizeof(x));
 	x.old = old;
 	x.new = new;

@@ -16,20 +16,6 @@
 #include "manifest.h"
 #include "util.h"
 
-static int errf(struct kn_err *err, int r, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int
-errf(struct kn_err *err, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	va_end(ap);
-	return r;
-}
-
 void
 kn_kubeconf_free(struct kn_kubeconf *c)
 {
@@ -236,7 +222,8 @@ str_field(struct kc *k, json_t *obj, const char *where, const char *field, const
 	if (!v || json_is_null(v))
 		return 0;
 	if (!json_is_string(v))
-		return errf(k->err, -EINVAL, "%s: %s.%s: expected a string", k->name, where, field);
+		return kn_errf(k->err, -EINVAL, "%s: %s.%s: expected a string", k->name, where,
+			       field);
 	if (json_string_length(v))
 		*ret = json_string_value(v);
 	return 0;
@@ -270,7 +257,7 @@ bool_field(struct kc *k, json_t *obj, const char *where, const char *field, bool
 		if (strcmp(s, no[i]) == 0)
 			return 0;
 	}
-	return errf(k->err, -EINVAL, "%s: %s.%s: expected true or false", k->name, where, field);
+	return kn_errf(k->err, -EINVAL, "%s: %s.%s: expected true or false", k->name, where, field);
 }
 
 /* A path field, made absolute relative to the kubeconfig's folder. */
@@ -295,7 +282,8 @@ data_field(struct kc *k, json_t *obj, const char *where, const char *field, char
 	if (r < 0 || !s)
 		return r;
 	if (kn_base64_decode(s, ret, ret_len) < 0)
-		return errf(k->err, -EINVAL, "%s: %s.%s: not valid base64", k->name, where, field);
+		return kn_errf(k->err, -EINVAL, "%s: %s.%s: not valid base64", k->name, where,
+			       field);
 	return 0;
 }
 
@@ -305,10 +293,10 @@ parse_server(struct kc *k, const char *where, const char *server, struct kn_kube
 	size_t n;
 
 	if (!server)
-		return errf(k->err, -EINVAL, "%s: %s.server: required value", k->name, where);
+		return kn_errf(k->err, -EINVAL, "%s: %s.server: required value", k->name, where);
 	if (strncmp(server, "https://", 8) != 0 && strncmp(server, "http://", 7) != 0)
-		return errf(k->err, -EINVAL, "%s: %s.server: '%s' is not an http(s) URL", k->name,
-			    where, server);
+		return kn_errf(k->err, -EINVAL, "%s: %s.server: '%s' is not an http(s) URL",
+			       k->name, where, server);
 	c->server = xstrdup(server);
 	/* Request paths are appended: "https://h:6443/" + "/api/v1/pods". */
 	n = strlen(c->server);
@@ -337,10 +325,10 @@ parse_cluster(struct kc *k, json_t *cl, const char *where, struct kn_kubeconf *c
 	if (sni)
 		c->tls_server_name = xstrdup(sni);
 	if (c->insecure && (c->ca_file || c->ca_pem))
-		return errf(k->err, -EINVAL,
-			    "%s: %s: certificate-authority and insecure-skip-tls-verify "
-			    "exclude each other",
-			    k->name, where);
+		return kn_errf(k->err, -EINVAL,
+			       "%s: %s: certificate-authority and insecure-skip-tls-verify "
+			       "exclude each other",
+			       k->name, where);
 	return 0;
 }
 
@@ -351,23 +339,24 @@ parse_user(struct kc *k, json_t *u, const char *where, struct kn_kubeconf *c)
 	int r;
 
 	if (json_object_get(u, "exec") && !json_is_null(json_object_get(u, "exec")))
-		return errf(k->err, -ENOTSUP,
-			    "%s: %s.exec: credential plugins are not supported; give the user a "
-			    "token, tokenFile or client certificate",
-			    k->name, where);
+		return kn_errf(k->err, -ENOTSUP,
+			       "%s: %s.exec: credential plugins are not supported; give the user a "
+			       "token, tokenFile or client certificate",
+			       k->name, where);
 	if (json_object_get(u, "auth-provider") &&
 	    !json_is_null(json_object_get(u, "auth-provider")))
-		return errf(k->err, -ENOTSUP,
-			    "%s: %s.auth-provider: auth provider plugins are not supported; give "
-			    "the user a token, tokenFile or client certificate",
-			    k->name, where);
+		return kn_errf(
+			k->err, -ENOTSUP,
+			"%s: %s.auth-provider: auth provider plugins are not supported; give "
+			"the user a token, tokenFile or client certificate",
+			k->name, where);
 	if ((r = str_field(k, u, where, "username", &s)) < 0)
 		return r;
 	if (s)
-		return errf(k->err, -ENOTSUP,
-			    "%s: %s.username: basic authentication is not supported (Kubernetes "
-			    "removed it in 1.19)",
-			    k->name, where);
+		return kn_errf(k->err, -ENOTSUP,
+			       "%s: %s.username: basic authentication is not supported (Kubernetes "
+			       "removed it in 1.19)",
+			       k->name, where);
 	if ((r = str_field(k, u, where, "token", &token)) < 0 ||
 	    (r = str_field(k, u, where, "tokenFile", &token_file)) < 0 ||
 	    (r = str_field(k, u, where, "client-certificate", &cert)) < 0 ||
@@ -385,9 +374,10 @@ parse_user(struct kc *k, json_t *u, const char *where, struct kn_kubeconf *c)
 	if (!c->key_pem)
 		c->key_file = resolve(k, key);
 	if (!!(c->cert_file || c->cert_pem) != !!(c->key_file || c->key_pem))
-		return errf(k->err, -EINVAL,
-			    "%s: %s: a client certificate needs its key, and a key its certificate",
-			    k->name, where);
+		return kn_errf(
+			k->err, -EINVAL,
+			"%s: %s: a client certificate needs its key, and a key its certificate",
+			k->name, where);
 	return 0;
 }
 
@@ -408,17 +398,17 @@ kn_kubeconf_parse(const char *buf, size_t len, const char *name, const char *dir
 		return -EINVAL;
 	root = json_array_get(docs, 0);
 	if (!json_is_object(root)) {
-		errf(err, -EINVAL, "%s: not a kubeconfig (expected a mapping)", name);
+		kn_errf(err, -EINVAL, "%s: not a kubeconfig (expected a mapping)", name);
 		goto out;
 	}
 	if (!ctxname)
 		ctxname = json_string_value(json_object_get(root, "current-context"));
 	if (!ctxname || !*ctxname) {
-		errf(err, -EINVAL, "%s: no current-context; name one with --context", name);
+		kn_errf(err, -EINVAL, "%s: no current-context; name one with --context", name);
 		goto out;
 	}
 	if (!named(root, "contexts", ctxname, "context", &ctx)) {
-		errf(err, -ENOENT, "%s: context '%s' not found", name, ctxname);
+		kn_errf(err, -ENOENT, "%s: context '%s' not found", name, ctxname);
 		r = -ENOENT;
 		goto out;
 	}
@@ -428,12 +418,12 @@ kn_kubeconf_parse(const char *buf, size_t len, const char *name, const char *dir
 		goto out;
 	r = -EINVAL;
 	if (!clname) {
-		errf(err, -EINVAL, "%s: %s.cluster: required value", name, where);
+		kn_errf(err, -EINVAL, "%s: %s.cluster: required value", name, where);
 		goto out;
 	}
 	if (!named(root, "clusters", clname, "cluster", &cl)) {
-		errf(err, -ENOENT, "%s: cluster '%s' (of context '%s') not found", name, clname,
-		     ctxname);
+		kn_errf(err, -ENOENT, "%s: cluster '%s' (of context '%s') not found", name, clname,
+			ctxname);
 		r = -ENOENT;
 		goto out;
 	}
@@ -443,8 +433,8 @@ kn_kubeconf_parse(const char *buf, size_t len, const char *name, const char *dir
 	/* No user: anonymous, as with kubectl proxy on localhost. */
 	if (uname) {
 		if (!named(root, "users", uname, "user", &u)) {
-			errf(err, -ENOENT, "%s: user '%s' (of context '%s') not found", name, uname,
-			     ctxname);
+			kn_errf(err, -ENOENT, "%s: user '%s' (of context '%s') not found", name,
+				uname, ctxname);
 			r = -ENOENT;
 			goto out;
 		}
@@ -471,8 +461,8 @@ kn_kubeconf_load(const char *path, const char *context, struct kn_kubeconf *ret,
 
 	r = read_small_file(path, KN_KUBECONF_MAX_BYTES, &buf, &len);
 	if (r < 0)
-		return errf(err, r, "%s: %s", path,
-			    r == -EMSGSIZE ? "larger than 4 MiB" : strerror(-r));
+		return kn_errf(err, r, "%s: %s", path,
+			       r == -EMSGSIZE ? "larger than 4 MiB" : strerror(-r));
 	dir = xstrdup(path);
 	slash = strrchr(dir, '/');
 	if (slash == dir)
@@ -500,18 +490,18 @@ kn_kubeconf_incluster(const char *host, const char *port, const char *sadir,
 	int r;
 
 	if (!host || !*host)
-		return errf(err, -ENOENT, "KUBERNETES_SERVICE_HOST is not set: not in a pod");
+		return kn_errf(err, -ENOENT, "KUBERNETES_SERVICE_HOST is not set: not in a pod");
 	errno = 0;
 	p = port ? strtol(port, &end, 10) : -1;
 	if (!port || errno || end == port || *end || p < 1 || p > 65535)
-		return errf(err, -EINVAL, "KUBERNETES_SERVICE_PORT '%s' is not a port number",
-			    port ? port : "");
+		return kn_errf(err, -EINVAL, "KUBERNETES_SERVICE_PORT '%s' is not a port number",
+			       port ? port : "");
 	memset(&c, 0, sizeof(c));
 	c.token_file = xasprintf("%s/token", sadir);
 	r = kn_token_read(c.token_file, &token);
 	if (r < 0) {
-		errf(err, r, "in-cluster: %s: %s", c.token_file,
-		     r == -ENODATA ? "empty" : strerror(-r));
+		kn_errf(err, r, "in-cluster: %s: %s", c.token_file,
+			r == -ENODATA ? "empty" : strerror(-r));
 		kn_kubeconf_free(&c);
 		return r;
 	}
