@@ -95,12 +95,10 @@ struct config {
 	long max_delay_ms;
 	bool cleanup;
 	int verbose;
-	char *kubeconfig, *context; /* kube source */
-	/* ---- api-guard ---- */
+	char *kubeconfig, *context;   /* kube source */
 	enum kn_guard_mode api_guard; /* KN_GUARD_DEFAULT: not set */
 	struct kn_guard_addr *api_servers;
 	size_t napi_servers;
-	/* ---- end api-guard ---- */
 };
 
 struct daemon {
@@ -110,10 +108,9 @@ struct daemon {
 	struct kn_loop *loop;
 	struct kn_store *store;
 	struct kn_dirsrc *dir;
-	/* ---- kube source: NULL with a dir: source ---- */
+	/* NULL with a dir: source */
 	struct kn_kubesrc *kube;
 	uint64_t start_ms;
-	/* ---- end kube source ---- */
 	struct kn_nl *nl;
 	struct kn_timer *debounce, *retry, *watchdog;
 	int sigfd, ctlfd;
@@ -122,11 +119,11 @@ struct daemon {
 	bool synced, full_resync;
 	struct kn_daemon_stats st;
 	uint64_t watchdog_usec;
-	/* ---- planner + api-guard: the program the kernel holds, from the
+	/* The program the kernel holds, from the
 	 * last successful commit.  The next commit sends only the difference
 	 * from it (kn_nl_commit), unless full_resync; the guard compares it
 	 * with the new one to find the pods that lose access.  It is never
-	 * listed back from the kernel. ---- */
+	 * listed back from the kernel. */
 	struct kn_program *running;
 };
 
@@ -144,8 +141,8 @@ config_free(struct config *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* ---- api-guard: "api-server = ADDR[:PORT][, ...]" adds addresses; the
- * list is bounded like kube-nftctl's (a few load balancers). ---- */
+/* "api-server = ADDR[:PORT][, ...]" adds addresses; the
+ * list is bounded like kube-nftctl's (a few load balancers). */
 #define API_SERVERS_MAX 64
 
 static int
@@ -175,7 +172,6 @@ config_api_servers(struct config *c, const char *value, char *err, size_t errlen
 	free(copy);
 	return r;
 }
-/* ---- end api-guard ---- */
 
 static void
 set_str(char **dst, const char *v)
@@ -237,14 +233,13 @@ config_set(struct config *c, const char *name, const char *value, char *err, siz
 		}
 	} else if (strcmp(name, "verbose") == 0) {
 		c->verbose = strcmp(value, "yes") == 0 || strcmp(value, "true") == 0;
-	} else if (strcmp(name, "api-guard") == 0) { /* ---- api-guard ---- */
+	} else if (strcmp(name, "api-guard") == 0) {
 		if (kn_guard_mode_parse(value, &c->api_guard) < 0) {
 			snprintf(err, errlen, "%s: '%s' is not off, audit or enforce", name, value);
 			return -EINVAL;
 		}
 	} else if (strcmp(name, "api-server") == 0) {
 		return config_api_servers(c, value, err, errlen);
-		/* ---- end api-guard ---- */
 	} else {
 		snprintf(err, errlen, "unknown setting '%s'", name);
 		return -EINVAL;
@@ -331,14 +326,13 @@ config_build(struct daemon *d, struct config *out)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
 	pick(&out->node, d->cli.node, host[0] ? host : NULL);
-	/* ---- kube source: the default source is the API server in a pod
+	/* The default source is the API server in a pod
 	 * (the DaemonSet) or when a kubeconfig is configured; the manifest
-	 * folder otherwise (a bare-metal or GitOps node) ---- */
+	 * folder otherwise (a bare-metal or GitOps node) */
 	pick(&out->kubeconfig, d->cli.kubeconfig, NULL);
 	pick(&out->context, d->cli.context, NULL);
 	pick(&out->source, d->cli.source,
 	     out->kubeconfig || getenv("KUBERNETES_SERVICE_HOST") ? "kube" : DEFAULT_SOURCE);
-	/* ---- end kube source ---- */
 	pick(&out->table, d->cli.table, KN_TABLE_NAME);
 	pick(&out->control, d->cli.control, DEFAULT_CONTROL);
 	pick(&out->metrics, d->cli.metrics, NULL);
@@ -354,7 +348,7 @@ config_build(struct daemon *d, struct config *out)
 		out->max_delay_ms = out->debounce_ms;
 	out->cleanup = out->cleanup || d->cli.cleanup;
 	out->verbose = out->verbose || d->cli.verbose;
-	/* ---- api-guard: the command line wins, addresses as a whole ---- */
+	/* The command line wins, addresses as a whole */
 	if (d->cli.api_guard != KN_GUARD_DEFAULT)
 		out->api_guard = d->cli.api_guard;
 	if (d->cli.napi_servers) {
@@ -365,7 +359,6 @@ config_build(struct daemon *d, struct config *out)
 		       d->cli.napi_servers * sizeof(*out->api_servers));
 		out->napi_servers = d->cli.napi_servers;
 	}
-	/* ---- end api-guard ---- */
 	if (!out->node) {
 		log_err("cannot determine the host name; set node");
 		config_free(out);
@@ -442,11 +435,11 @@ schedule(struct daemon *d)
 	kn_timer_arm(d->debounce, wait);
 }
 
-/* ---- api-guard: after a commit, deletes the conntrack entries of pods
+/* After a commit, deletes the conntrack entries of pods
  * that the new program denies the API server and the old one did not, so
  * that a watch opened while they had access ends now.  A failure leaves
  * the ruleset committed (the guard drops their packets anyway) and is
- * logged; the next revocation tries again for the pods it revokes. ---- */
+ * logged; the next revocation tries again for the pods it revokes. */
 static void
 guard_revoke(const struct kn_program *old, const struct kn_program *new)
 {
@@ -467,7 +460,6 @@ guard_revoke(const struct kn_program *old, const struct kn_program *new)
 	}
 	kn_guard_revocation_free(&rv);
 }
-/* ---- end api-guard ---- */
 
 static void
 commit_now(struct daemon *d)
@@ -481,35 +473,31 @@ commit_now(struct daemon *d)
 	struct timespec rt0, rt1; /* realtime, for the benchmarks (-v) */
 	int r;
 
-	/* ---- kube source: a half-listed cluster must not open or close
-	 * traffic; the source calls schedule() once every resource is listed
-	 * ---- */
+	/* A half-listed cluster must not open or close traffic: nothing is
+	 * committed before the source has listed every resource once (it
+	 * calls schedule() then). */
 	if (d->kube && !kn_kubesrc_synced(d->kube)) {
 		kn_timer_disarm(d->debounce);
 		d->first_pending_ms = 0;
 		return;
 	}
-	/* ---- end kube source ---- */
-	/* ---- api-guard ---- */
 	copts.guard = d->cfg.api_guard;
 	copts.guard_servers = d->cfg.api_servers;
 	copts.nguard_servers = d->cfg.napi_servers;
-	/* ---- end api-guard ---- */
 	kn_timer_disarm(d->debounce);
 	d->first_pending_ms = 0;
 	clock_gettime(CLOCK_REALTIME, &rt0);
 	p = kn_compile(d->store, &copts, &cst);
-	/* ---- planner: a full replacement at start, on SIGHUP and after any
-	 * failed commit (the kernel state is then unknown), otherwise the
-	 * difference from the running program ---- */
+	/* A full replacement at start, on SIGHUP and after any failed
+	 * commit (the kernel state is then unknown); otherwise only the
+	 * difference from the running program. */
 	r = kn_nl_commit(d->nl, d->full_resync ? NULL : d->running, p, &err);
 	clock_gettime(CLOCK_REALTIME, &rt1);
 	if (r < 0)
 		d->full_resync = true;
-	/* ---- end planner ---- */
 	ms = now_ms() - t0;
-	/* ---- api-guard: pods that lost access lose their open connections;
-	 * the committed program is kept for the next comparison ---- */
+	/* Pods that lost API access lose their open connections; the
+	 * committed program is kept for the next comparison. */
 	if (r == 0) {
 		guard_revoke(d->running, p);
 		kn_program_free(d->running);
@@ -517,7 +505,6 @@ commit_now(struct daemon *d)
 	} else {
 		kn_program_free(p);
 	}
-	/* ---- end api-guard ---- */
 	if (r < 0) {
 		d->st.failures++;
 		snprintf(d->st.last_error, sizeof(d->st.last_error), "%s", err.msg);
@@ -546,10 +533,9 @@ commit_now(struct daemon *d)
 	d->st.last_batch_messages = nst.messages;
 	d->st.last_batch_bytes = nst.bytes;
 	kn_daemon_observe_commit(&d->st, ms);
-	/* ---- planner: a commit of their own for chains left for later ---- */
+	/* A commit of their own for chains left for later */
 	if (nst.plan.deferred > 0 && !kn_timer_armed(d->debounce))
 		kn_timer_arm(d->debounce, DEFERRED_DELETE_MS);
-	/* ---- end planner ---- */
 	count_objects(d);
 	log_info("committed table inet %s: %zu local pods, %zu policies, %zu elements, "
 		 "%zu messages (%s), %.1f ms",
@@ -602,7 +588,6 @@ count_objects(struct daemon *d)
 	d->st.objects[KN_KIND_NETPOL] = kn_store_netpols(d->store, &np);
 }
 
-/* ---- kube source ---- */
 static void
 kube_report(void *arg, int level, const char *msg)
 {
@@ -687,7 +672,6 @@ open_kube(struct daemon *d)
 		log_err("source kube: %s", strerror(-r));
 	return r;
 }
-/* ---- end kube source ---- */
 
 static int
 open_source(struct daemon *d)
