@@ -766,21 +766,55 @@ out:
 
 /* ------------------------------------------------------------ Pod */
 
-/* Protocol of a ContainerPort: a plain string, so "" is the default. */
-static int
-container_proto(struct dec *d, const char *s, uint8_t *ret)
+/* TCP, UDP or SCTP by their API names; false for anything else. */
+static bool
+proto_by_name(const char *s, uint8_t *ret)
 {
-	if (!nonempty(s) || strcmp(s, "TCP") == 0)
+	if (strcmp(s, "TCP") == 0)
 		*ret = KN_PROTO_TCP;
 	else if (strcmp(s, "UDP") == 0)
 		*ret = KN_PROTO_UDP;
 	else if (strcmp(s, "SCTP") == 0)
 		*ret = KN_PROTO_SCTP;
 	else
-		return fail_field(d, "protocol",
-				  "unsupported value: \"%s\": supported values: \"SCTP\", \"TCP\", "
-				  "\"UDP\"",
-				  s);
+		return false;
+	return true;
+}
+
+/* The upstream messages list the protocols in two orders: networking's
+ * validation writes them as declared, core's sorted. */
+#define PROTOS_SORTED "supported values: \"SCTP\", \"TCP\", \"UDP\""
+#define PROTOS_NP     "supported values: \"TCP\", \"UDP\", \"SCTP\""
+
+/* Protocol of a ContainerPort: a plain string, so "" is the default. */
+static int
+container_proto(struct dec *d, const char *s, uint8_t *ret)
+{
+	if (!nonempty(s)) {
+		*ret = KN_PROTO_TCP;
+		return 0;
+	}
+	if (!proto_by_name(s, ret))
+		return fail_field(d, "protocol", "unsupported value: \"%s\": " PROTOS_SORTED, s);
+	return 0;
+}
+
+/* A "protocol" field that may be absent (TCP), as in NetworkPolicyPort,
+ * ServicePort and EndpointPort; an empty string is not supported. */
+static int
+decode_proto_field(struct dec *d, const json_t *js, const char *supported, uint8_t *ret)
+{
+	const char *s;
+	int r;
+
+	if ((r = get_str(d, js, "protocol", &s)) < 0)
+		return r;
+	if (!s) {
+		*ret = KN_PROTO_TCP;
+		return 0;
+	}
+	if (!proto_by_name(s, ret))
+		return fail_field(d, "protocol", "unsupported value: \"%s\": %s", s, supported);
 	return 0;
 }
 
@@ -1134,23 +1168,7 @@ decode_peer(struct dec *d, const json_t *js, struct kn_np_peer *p)
 static int
 np_proto(struct dec *d, const json_t *js, uint8_t *ret)
 {
-	const char *s;
-	int r;
-
-	if ((r = get_str(d, js, "protocol", &s)) < 0)
-		return r;
-	if (!s || strcmp(s, "TCP") == 0)
-		*ret = KN_PROTO_TCP;
-	else if (strcmp(s, "UDP") == 0)
-		*ret = KN_PROTO_UDP;
-	else if (strcmp(s, "SCTP") == 0)
-		*ret = KN_PROTO_SCTP;
-	else
-		return fail_field(d, "protocol",
-				  "unsupported value: \"%s\": supported values: \"TCP\", \"UDP\", "
-				  "\"SCTP\"",
-				  s);
-	return 0;
+	return decode_proto_field(d, js, PROTOS_NP, ret);
 }
 
 /* ValidateNetworkPolicyPort.  port is an IntOrString: a JSON number is an
@@ -1715,23 +1733,7 @@ addr_add_unique(struct kn_addr **v, size_t *n, size_t *cap, const struct kn_addr
 static int
 port_proto(struct dec *d, const json_t *js, uint8_t *ret)
 {
-	const char *s;
-	int r;
-
-	if ((r = get_str(d, js, "protocol", &s)) < 0)
-		return r;
-	if (!s || strcmp(s, "TCP") == 0)
-		*ret = KN_PROTO_TCP;
-	else if (strcmp(s, "UDP") == 0)
-		*ret = KN_PROTO_UDP;
-	else if (strcmp(s, "SCTP") == 0)
-		*ret = KN_PROTO_SCTP;
-	else
-		return fail_field(d, "protocol",
-				  "unsupported value: \"%s\": supported values: \"SCTP\", \"TCP\", "
-				  "\"UDP\"",
-				  s);
-	return 0;
+	return decode_proto_field(d, js, PROTOS_SORTED, ret);
 }
 
 /* Port names must be unique within the object; "" is a name too. */
