@@ -74,45 +74,10 @@ nlupdate()
 	return $_st
 }
 
-NORMALIZE='
-import json, sys
-out = []
-for obj in json.load(sys.stdin)["nftables"]:
-    (kind, body), = obj.items()
-    if kind == "metainfo":
-        continue
-    body.pop("handle", None)
-    if "elem" in body:
-        body["elem"].sort(key=lambda e: json.dumps(e, sort_keys=True))
-    for e in body.get("expr", []):
-        if "counter" in e:
-            e["counter"] = {}
-    out.append({kind: body})
-out.sort(key=lambda o: json.dumps(o, sort_keys=True))
-json.dump(out, sys.stdout, indent=1, sort_keys=True)
-print()
-'
-
-# snapshot NS PREFIX: PREFIX.nft (nft -s list) and PREFIX.json
-# (normalized; objects sorted, since a chain created later lists later).
-snapshot()
-{
-	ip netns exec "$1" nft -s list table inet $TABLE >"$2.nft" 2>stderr ||
-		atf_fail "nft list table inet $TABLE in $1: $(cat stderr)"
-	ip netns exec "$1" nft -j list table inet $TABLE >"$2.raw.json" 2>stderr ||
-		atf_fail "nft -j list table inet $TABLE in $1: $(cat stderr)"
-	"$KN_PYTHON" -c "$NORMALIZE" <"$2.raw.json" >"$2.json" ||
-		atf_fail "cannot parse the JSON listing of $1"
-}
-
-# same WHAT A B: fails with the difference when files A and B differ.
-same()
-{
-	if ! cmp -s "$2" "$3"; then
-		diff -u "$2" "$3" | head -60
-		atf_fail "$1: $2 and $3 differ"
-	fi
-}
+# Objects are compared in one order: an incremental commit creates a
+# new chain after the ones already there.
+LISTING_SORT=1
+. "$KN_TOP_SRCDIR/tests/netns/listing.sh"
 
 # sorted_nft FILE: the listing with the chains in name order.  nft lists
 # chains in the order they were created, and an incremental commit
