@@ -5,19 +5,23 @@
  * the same line and column (but where jansson drops a NUL byte,
  * kn_jsonrd_nul_differs); reading only the members kn_decode_fields
  * lists changes the values built (to jansson's, pruned) and nothing
- * else. */
+ * else.  Then the same of the manifest reader, streaming Lists from files
+ * larger than its window. */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <atf-c.h>
 
 #include "decode.h"
 #include "jsonrd.h"
+#include "manifest.h"
 #include "util.h"
 
 #define JANSSON_FLAGS (JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES)
@@ -26,7 +30,8 @@
  * one that holds every text whole. */
 static const size_t windows[] = {64, 65, 71, 100, 257, 1 << 20};
 
-/* ------------------------------------------------------------ pruning, as specified */
+/* ------------------------------------------------------------ pruning, as
+ * specified */
 
 static json_t *prune(json_t *v, const struct kn_fields *f, bool by_kind);
 
@@ -412,7 +417,8 @@ ATF_TC_BODY(grammar, tc)
 		"{\"a\":{\"b\":1,\"b\":2}}",
 		"{\"a\":1,\"\\u0061\":2}",
 		"{\"a\":[{\"x\":1,\"x\":1}]}",
-		"{\"k\":1,\"a\":2,\"b\":3,\"c\":4,\"d\":5,\"e\":6,\"f\":7,\"g\":8,\"h\":9,\"i\":10,"
+		"{\"k\":1,\"a\":2,\"b\":3,\"c\":4,\"d\":5,\"e\":6,\"f\":7,\"g\":8,\"h\":"
+		"9,\"i\":10,"
 		"\"j\":11,\"k2\":12,\"a\":13}",
 		"{\"aaaaaaaaaaaaaaaaaaaaaaaaa\":1,\"aaaaaaaaaaaaaaaaaaaaaaaaa\":2}",
 		"[\n1,\n2\n",
@@ -421,18 +427,24 @@ ATF_TC_BODY(grammar, tc)
 		"{\"a\":1}\n{",
 		"\r\n[\r\n1 2]",
 		/* Kubernetes shapes, pruned by kind */
-		"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\",\"annotations\":{\"x\":\"y\"}},"
+		"{\"kind\":\"Pod\",\"metadata\":{\"name\":\"a\",\"annotations\":{\"x\":"
+		"\"y\"}},"
 		"\"spec\":{\"containers\":[{\"name\":\"c\",\"image\":\"i\",\"ports\":[{"
 		"\"containerPort\":80,\"hostPort\":8080}]}],\"volumes\":[{\"name\":\"v\","
-		"\"projected\":{\"sources\":[{\"serviceAccountToken\":{\"path\":\"t\"}}]}}]},"
+		"\"projected\":{\"sources\":[{\"serviceAccountToken\":{\"path\":\"t\"}}]}"
+		"}]},"
 		"\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\"}],"
 		"\"podIPs\":[{\"ip\":\"10.0.0.1\",\"x\":1}]}}",
-		"{\"metadata\":{\"name\":\"a\",\"managedFields\":[{\"f\":1}]},\"kind\":\"Pod\","
+		"{\"metadata\":{\"name\":\"a\",\"managedFields\":[{\"f\":1}]},\"kind\":"
+		"\"Pod\","
 		"\"spec\":{\"dnsPolicy\":\"x\"}}",
-		"{\"apiVersion\":\"v1\",\"items\":[{\"kind\":\"Pod\",\"spec\":{\"x\":1}},null,1,"
-		"{\"kind\":\"PodList\",\"items\":[{\"kind\":\"Pod\",\"status\":{\"x\":2}}]}],"
+		"{\"apiVersion\":\"v1\",\"items\":[{\"kind\":\"Pod\",\"spec\":{\"x\":1}},"
+		"null,1,"
+		"{\"kind\":\"PodList\",\"items\":[{\"kind\":\"Pod\",\"status\":{\"x\":2}}"
+		"]}],"
 		"\"kind\":\"List\",\"metadata\":{}}",
-		"{\"kind\":\"Widget\",\"items\":[{\"kind\":\"Pod\",\"spec\":{\"x\":1}}],\"spec\":"
+		"{\"kind\":\"Widget\",\"items\":[{\"kind\":\"Pod\",\"spec\":{\"x\":1}}],"
+		"\"spec\":"
 		"1}",
 		"{\"kind\":5,\"spec\":{},\"metadata\":{\"name\":\"a\"}}",
 		"{\"kind\":\"Pod\",\"spec\":[{\"containers\":1}],\"status\":\"x\"}",
@@ -443,14 +455,15 @@ ATF_TC_BODY(grammar, tc)
 		"{\"kind\":\"Pod\",\"spec\":{\"x\":1e999}}",
 		"{\"kind\":\"Pod\",\"spec\":{\"x\":01}}",
 		"{\"kind\":\"Pod\",\"spec\":{\"x\":\"\xc0\"}}",
-		"[{\"kind\":\"Service\",\"spec\":{\"ports\":[{\"port\":1,\"targetPort\":2}],"
+		"[{\"kind\":\"Service\",\"spec\":{\"ports\":[{\"port\":1,\"targetPort\":"
+		"2}],"
 		"\"type\":\"x\"}}]",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(texts); i++)
 		check_str(texts[i]);
 	/* Texts with NUL bytes, whole; the last ones jansson reads as [1]
-	 * and 1, jsonrd refuses. */
+   * and 1, jsonrd refuses. */
 	check_text("[1,\0]", 5);
 	check_text("\"a\0b\"", 5);
 	check_text("{\"a\":\0}", 7);
@@ -501,22 +514,35 @@ next_rand(void)
 }
 
 static const char *const seeds[] = {
-	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web-1\",\"namespace\":"
-	"\"prod\",\"labels\":{\"app\":\"web\",\"tier\":\"\\u0066ront\"},\"annotations\":{\"a\":"
-	"\"q\\\"]}\\\\\\u00e9\\uD83D\\uDE00\"}},\"spec\":{\"nodeName\":\"node-0\",\"containers\":"
-	"[{\"name\":\"c\",\"ports\":[{\"containerPort\":8080,\"protocol\":\"TCP\"}],\"env\":[{"
-	"\"name\":\"X\",\"value\":\"1.5e3\"}],\"resources\":{\"limits\":{\"cpu\":0.5}}}]},"
-	"\"status\":{\"phase\":\"Running\",\"podIPs\":[{\"ip\":\"10.0.0.1\"}],\"conditions\":[{"
+	"{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"web-1\","
+	"\"namespace\":"
+	"\"prod\",\"labels\":{\"app\":\"web\",\"tier\":\"\\u0066ront\"},"
+	"\"annotations\":{\"a\":"
+	"\"q\\\"]}\\\\\\u00e9\\uD83D\\uDE00\"}},\"spec\":{\"nodeName\":\"node-0\","
+	"\"containers\":"
+	"[{\"name\":\"c\",\"ports\":[{\"containerPort\":8080,\"protocol\":\"TCP\"}]"
+	",\"env\":[{"
+	"\"name\":\"X\",\"value\":\"1.5e3\"}],\"resources\":{\"limits\":{\"cpu\":0."
+	"5}}}]},"
+	"\"status\":{\"phase\":\"Running\",\"podIPs\":[{\"ip\":\"10.0.0.1\"}],"
+	"\"conditions\":[{"
 	"\"type\":\"Ready\",\"status\":true,\"x\":null,\"n\":-12}]}}",
-	"{\"apiVersion\":\"v1\",\"items\":[{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}},"
-	"{\"kind\":\"NetworkPolicy\",\"apiVersion\":\"networking.k8s.io/v1\",\"spec\":{"
-	"\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"10.0.0.0/8\","
-	"\"except\":[\"10.1.0.0/16\"]}}]}]}}],\"kind\":\"List\",\"metadata\":{\"rv\":\"\"}}",
-	"[1, -2.5e-3, true, false, null, \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\", {\"a\": [[], "
+	"{\"apiVersion\":\"v1\",\"items\":[{\"kind\":\"Namespace\",\"metadata\":{"
+	"\"name\":\"a\"}},"
+	"{\"kind\":\"NetworkPolicy\",\"apiVersion\":\"networking.k8s.io/"
+	"v1\",\"spec\":{"
+	"\"podSelector\":{},\"ingress\":[{\"from\":[{\"ipBlock\":{\"cidr\":\"10.0."
+	"0.0/8\","
+	"\"except\":[\"10.1.0.0/"
+	"16\"]}}]}]}}],\"kind\":\"List\",\"metadata\":{\"rv\":\"\"}}",
+	"[1, -2.5e-3, true, false, null, \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\", "
+	"{\"a\": [[], "
 	"{}]}, "
 	"\"\\b\\f\\n\\r\\t\\/\"]",
-	"{\"kind\":\"Service\",\"metadata\":{\"name\":\"kubernetes\",\"namespace\":\"default\"},"
-	"\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"name\":\"https\",\"port\":443,"
+	"{\"kind\":\"Service\",\"metadata\":{\"name\":\"kubernetes\",\"namespace\":"
+	"\"default\"},"
+	"\"spec\":{\"clusterIP\":\"10.96.0.1\",\"ports\":[{\"name\":\"https\","
+	"\"port\":443,"
 	"\"targetPort\":6443}],\"sessionAffinity\":\"None\"}}",
 };
 
@@ -629,10 +655,186 @@ ATF_TC_BODY(mutations, tc)
 	}
 }
 
+/* ------------------------------------------------------------ manifests */
+
+struct seen {
+	struct strbuf log; /* where and object, one per line */
+};
+
+static int
+record(void *ctx, json_t *obj, const char *where)
+{
+	struct seen *s = ctx;
+	char *d = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+	const char *doc = strstr(where, ": document");
+
+	/* The file's name left out: its contents are read from several. */
+	strbuf_printf(&s->log, "%s: %s\n", doc ? doc : where, d);
+	free(d);
+	return 0;
+}
+
+/* The same callbacks from a whole and a pruned reading, and errors. */
+static int
+prune_record(void *ctx, json_t *obj, const char *where)
+{
+	json_t *p = prune(obj, NULL, true);
+	int r = record(ctx, p, where);
+
+	json_decref(p);
+	return r;
+}
+
+/* The same lines; the first that differs is shown. */
+static void
+check_logs(const char *a, const char *b)
+{
+	size_t n = 0;
+
+	while (a[n] && a[n] == b[n])
+		n++;
+	if (!a[n] && !b[n])
+		return;
+	while (n > 0 && a[n - 1] != '\n')
+		n--;
+	ATF_CHECK_MSG(false, "differ at:\n  %.300s\n  %.300s", a + n, b + n);
+}
+
+static void
+check_manifest(const char *text, size_t len, const char *path)
+{
+	struct seen whole, pruned;
+	struct kn_err e1, e2;
+	bool yaml;
+	int r1, r2;
+
+	strbuf_init(&whole.log, 0);
+	strbuf_init(&pruned.log, 0);
+	memset(&e1, 0, sizeof(e1));
+	memset(&e2, 0, sizeof(e2));
+	/* YAML comes whole either way. */
+	yaml = len <= strspn(text, " \t\r\n") || !strchr("{[", text[strspn(text, " \t\r\n")]);
+	r1 = kn_manifest_read_buf(text, len, path ? path : "m", yaml ? record : prune_record,
+				  &whole, &e1);
+	if (path)
+		r2 = kn_manifest_read_file_fields(path, kn_decode_fields, record, &pruned, &e2);
+	else
+		r2 = kn_manifest_read_buf_fields(text, len, "m", kn_decode_fields, record, &pruned,
+						 &e2);
+	ATF_CHECK_EQ(r1, r2);
+	ATF_CHECK_STREQ(e1.msg, e2.msg);
+	check_logs(strbuf_str(&whole.log), strbuf_str(&pruned.log));
+	strbuf_free(&whole.log);
+	strbuf_free(&pruned.log);
+}
+
+ATF_TC_WITHOUT_HEAD(manifest_mutations);
+ATF_TC_BODY(manifest_mutations, tc)
+{
+	char buf[4096];
+
+	for (int i = 0; i < 5000; i++) {
+		size_t len = mutate(seeds[i % ARRAY_SIZE(seeds)], buf, sizeof(buf));
+
+		check_manifest(buf, len, NULL);
+	}
+}
+
+static void
+write_file(const char *path, const char *text, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	ATF_REQUIRE(fd >= 0);
+	ATF_REQUIRE_EQ(write(fd, text, len), (ssize_t)len);
+	close(fd);
+}
+
+/* kubectl's List of many pods, items before kind, in a file larger than
+ * the reader's window: read in pieces, twice over (the kind is looked
+ * for ahead), and from a pipe, where it cannot be. */
+static void
+big_list(struct strbuf *sb, int pods, const char *kind, const char *tail)
+{
+	strbuf_puts(sb, "{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n");
+	for (int i = 0; i < pods; i++)
+		strbuf_printf(sb,
+			      "%s        {\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": "
+			      "{\"name\": \"p%d\", \"namespace\": \"ns\", \"annotations\": "
+			      "{\"note\": \"%0200d\"}}, \"spec\": {\"nodeName\": \"node-0\", "
+			      "\"containers\": [{\"name\": \"c\", \"env\": [{\"name\": \"A\", "
+			      "\"value\": \"\\u00e9\\\"]\"}], \"ports\": [{\"containerPort\": "
+			      "%d}]}]}, "
+			      "\"status\": {\"phase\": \"Running\", \"podIP\": \"10.0.%d.%d\"}}",
+			      i ? ",\n" : "", i, i, 1 + i % 60000, i / 250 % 250, i % 250);
+	strbuf_printf(sb, "\n    ],\n    \"kind\": \"%s\",\n    \"metadata\": {\"x\": 1}%s\n}\n",
+		      kind, tail);
+}
+
+ATF_TC_WITHOUT_HEAD(manifest_streams);
+ATF_TC_BODY(manifest_streams, tc)
+{
+	static const struct {
+		const char *kind, *tail;
+	} cases[] = {
+		{"List", ""},
+		{"PodList", ", \"more\": [1, 2]"},
+		{"Widget", ""},		       /* not a List: one object */
+		{"List", ", \"kind\": \"x\""}, /* refused: a duplicate key, at the end */
+		{"List", ", \"x\": tru"},      /* refused: syntax, at the end */
+		{"List\\u0000", ""},	       /* refused: NUL in a string */
+	};
+	struct strbuf sb;
+
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++) {
+		strbuf_init(&sb, 0);
+		big_list(&sb, 2000, cases[c].kind, cases[c].tail);
+		ATF_REQUIRE(sb.len > 600 * 1024);
+		write_file("big.json", sb.buf, sb.len);
+		check_manifest(sb.buf, sb.len, "big.json");
+		/* From a pipe: read as it comes, the List built whole. */
+		{
+			struct seen a, b;
+			struct kn_err e1, e2;
+			int p[2], fd, r1, r2;
+
+			strbuf_init(&a.log, 0);
+			strbuf_init(&b.log, 0);
+			memset(&e1, 0, sizeof(e1));
+			memset(&e2, 0, sizeof(e2));
+			r1 = kn_manifest_read_file_fields("big.json", kn_decode_fields, record, &a,
+							  &e1);
+			ATF_REQUIRE_EQ(pipe(p), 0);
+			if (fork() == 0) {
+				close(p[0]);
+				(void)!write(p[1], sb.buf, sb.len);
+				_exit(0);
+			}
+			close(p[1]);
+			fd = dup(STDIN_FILENO);
+			ATF_REQUIRE(dup2(p[0], STDIN_FILENO) == STDIN_FILENO);
+			close(p[0]);
+			r2 = kn_manifest_read_file_fields("-", kn_decode_fields, record, &b, &e2);
+			ATF_REQUIRE(dup2(fd, STDIN_FILENO) == STDIN_FILENO);
+			close(fd);
+			ATF_CHECK_EQ(r1, r2);
+			ATF_CHECK_STREQ(e1.msg + strlen("big.json"), e2.msg + strlen("<stdin>"));
+			/* The pipe reports a List's objects only once whole. */
+			if (r1 == 0)
+				check_logs(strbuf_str(&a.log), strbuf_str(&b.log));
+			strbuf_free(&a.log);
+			strbuf_free(&b.log);
+		}
+		strbuf_free(&sb);
+	}
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, grammar);
 	ATF_TP_ADD_TC(tp, depth);
 	ATF_TP_ADD_TC(tp, mutations);
+	ATF_TP_ADD_TC(tp, manifest_mutations);
+	ATF_TP_ADD_TC(tp, manifest_streams);
 	return atf_no_error();
 }
