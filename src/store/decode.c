@@ -41,45 +41,49 @@ struct dec {
 
 /* ------------------------------------------------------------ paths */
 
-static size_t path_push(struct dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
+/* Appends the pieces to the path.  A path longer than the buffer is cut;
+ * the message is cut at KN_ERR_MAX anyway.  Paths are built for every
+ * field decoded, not only for errors, so this stays clear of printf. */
 static size_t
-path_push(struct dec *d, const char *fmt, ...)
+path_push(struct dec *d, const char *pre, const char *s, const char *post)
 {
+	const char *const parts[] = {pre, s, post};
 	size_t save = d->len;
-	va_list ap;
-	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(d->path + d->len, sizeof(d->path) - d->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		d->len += (size_t)n;
-	/* A path longer than the buffer is cut; the message is cut at
-	 * KN_ERR_MAX anyway. */
-	if (d->len >= sizeof(d->path))
-		d->len = sizeof(d->path) - 1;
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+		size_t n = strlen(parts[i]), room = sizeof(d->path) - 1 - d->len;
+
+		if (n > room)
+			n = room;
+		memcpy(d->path + d->len, parts[i], n);
+		d->len += n;
+	}
+	d->path[d->len] = '\0';
 	return save;
 }
 
 static size_t
 path_field(struct dec *d, const char *name)
 {
-	if (d->len == 0)
-		return path_push(d, "%s", name);
-	return path_push(d, ".%s", name);
+	return path_push(d, d->len ? "." : "", name, "");
 }
 
 static size_t
 path_index(struct dec *d, size_t i)
 {
-	return path_push(d, "[%zu]", i);
+	char num[24], *p = num + sizeof(num);
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + i % 10);
+	while ((i /= 10) > 0);
+	return path_push(d, "[", p, "]");
 }
 
 static size_t
 path_key(struct dec *d, const char *key)
 {
-	return path_push(d, "[\"%s\"]", key);
+	return path_push(d, "[\"", key, "\"]");
 }
 
 static void
