@@ -18,6 +18,35 @@
  * validation error returns -EINVAL with err->msg set; *ret is untouched. */
 int kn_decode_object(const json_t *obj, struct kn_object *ret, struct kn_err *err);
 
+/* The members of an object that kn_decode_object reads, as a tree, so
+ * that a reader may build only those: most of a pod that `kubectl get -o
+ * json` writes (probes, env, resources, status conditions, managedFields)
+ * is never read.  A node lists the members of an object to keep, each
+ * with the node of its value (NULL: the whole value); members it does not
+ * list may be left out.  A node applies to every element of an array and
+ * to objects only: a value of any other type is kept as it is, so that
+ * decoding still sees a field of the wrong type.  Leaving out what the
+ * tree does not list never changes what kn_decode_object returns
+ * (tests/unit/decode_test.c checks it). */
+struct kn_fields;
+
+struct kn_field {
+	const char *name;
+	const struct kn_fields *fields; /* NULL: the whole value */
+};
+
+struct kn_fields {
+	const struct kn_field *v;
+	size_t n;
+};
+
+/* The tree for an object of this kind ("Pod"), whatever its apiVersion:
+ * kinds the decoder ignores get kind and apiVersion only. */
+const struct kn_fields *kn_decode_fields(const char *kind);
+
+/* A function like kn_decode_fields, for readers to take. */
+typedef const struct kn_fields *(*kn_fields_fn)(const char *kind);
+
 /* Field validators, exposed for tests and for other decoders. */
 bool kn_valid_label_key(const char *s);		/* qualified name with optional DNS prefix */
 bool kn_valid_label_value(const char *s);	/* <= 63, alnum ends, [-_.] inside, may be empty */

@@ -29,6 +29,17 @@ int kn_manifest_read_file(const char *path, kn_manifest_cb cb, void *ctx, struct
 int kn_manifest_read_buf(const char *buf, size_t len, const char *name, kn_manifest_cb cb,
 			 void *ctx, struct kn_err *err);
 
+/* The same, building of each JSON object only the members fields(kind)
+ * lists (kn_decode_fields: what decoding reads), so that the objects
+ * handed out are what kn_decode_object needs and no more.  Reading costs
+ * little more than for the members kept; the others are still checked
+ * in full, and a file refused by one reader is refused by the other with
+ * the same message.  YAML objects come whole. */
+int kn_manifest_read_file_fields(const char *path, kn_fields_fn fields, kn_manifest_cb cb,
+				 void *ctx, struct kn_err *err);
+int kn_manifest_read_buf_fields(const char *buf, size_t len, const char *name, kn_fields_fn fields,
+				kn_manifest_cb cb, void *ctx, struct kn_err *err);
+
 /* Parses all YAML documents in buf into a JSON array of documents (empty
  * documents are skipped).  Values are typed as kubectl types them
  * (sigs.k8s.io/yaml, YAML 1.1): null/~/empty -> null; true/yes/on/y and

@@ -45,7 +45,7 @@ kn_load_files(struct kn_store *s, char *const *paths, size_t npaths, struct kn_l
 
 	memset(res, 0, sizeof(*res));
 	for (size_t i = 0; i < npaths; i++) {
-		r = kn_manifest_read_file(paths[i], load_one, &lc, &err);
+		r = kn_manifest_read_file_fields(paths[i], kn_decode_fields, load_one, &lc, &err);
 		if (r < 0) {
 			log_err("%s", err.msg);
 			return r;

@@ -213,7 +213,7 @@ read_file(struct kn_dirsrc *d, const char *name)
 	int r;
 
 	path = xasprintf("%s/%s", d->path, name);
-	r = kn_manifest_read_file(path, read_one, &rc, &err);
+	r = kn_manifest_read_file_fields(path, kn_decode_fields, read_one, &rc, &err);
 	free(path);
 	f = find_file(d, name);
 	if (r < 0) {

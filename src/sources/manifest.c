@@ -13,6 +13,14 @@
  * a whole and drop them.
  *
  * Duplicate keys are errors in JSON as in YAML (see yaml.c for why).
+ *
+ * JSON is read as a stream (jsonrd.c): memory holds a window of the file
+ * and one item of a List at a time, never the file, and, when the caller
+ * asks (kn_manifest_read_file_fields), only the members of each object
+ * that decoding reads.  kubectl writes a List's items before its kind:
+ * a regular file is then looked through for the kind first, and read
+ * again; a pipe cannot be, and its List is built (pruned) whole.  YAML
+ * is read whole.
  */
 #include "config.h"
 
@@ -24,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jsonrd.h"
 #include "manifest.h"
 #include "util.h"
 
@@ -34,17 +43,15 @@
 /* A position is the name plus ", item N" per List level. */
 #define WHERE_ROOM (32 * (LIST_MAX_DEPTH + 2))
 
-#define JSON_FLAGS (JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY | JSON_REJECT_DUPLICATES)
-
 struct reader {
-	const char *buf;
-	size_t len;
 	const char *name;
 	kn_manifest_cb cb;
 	void *ctx;
 	struct kn_err *err;
 	struct strbuf where;
-	size_t doc; /* documents seen, null ones excepted */
+	size_t doc;   /* documents seen, null ones excepted */
+	bool in_list; /* a List's items are being handed out */
+	int stopped;  /* what stopped reading in a List */
 };
 
 static const char *
@@ -134,256 +141,63 @@ walk(struct reader *rd, json_t *obj, int depth)
 	return r;
 }
 
-/* JSON. */
+/* JSON, through jsonrd.c: the items of a top-level List come one at a
+ * time, as they are read. */
 
-static size_t
-skip_ws(const struct reader *rd, size_t off)
-{
-	while (off < rd->len && strchr(" \t\n\r", rd->buf[off]) && rd->buf[off])
-		off++;
-	return off;
-}
-
-/* Line and column (from 1, in characters) of offset off. */
-static void
-position(const struct reader *rd, size_t off, int *ret_line, int *ret_col)
-{
-	int line = 1, col = 1;
-
-	for (size_t i = 0; i < off && i < rd->len; i++) {
-		if (rd->buf[i] == '\n') {
-			line++;
-			col = 1;
-		} else if (((unsigned char)rd->buf[i] & 0xc0) != 0x80) {
-			col++;
-		}
-	}
-	*ret_line = line;
-	*ret_col = col;
-}
-
-/* jansson counts lines and columns from the start of the piece it read,
- * which began at offset base. */
 static int
-json_error_at(struct reader *rd, size_t base, const json_error_t *jerr)
+json_failed(struct reader *rd, struct kn_jsonrd *j, int r)
 {
-	int line, col;
+	const struct kn_jsonrd_error *e = kn_jsonrd_error(j);
 
-	position(rd, base, &line, &col);
-	if (jerr->line > 1) {
-		line += jerr->line - 1;
-		col = jerr->column;
-	} else {
-		col += jerr->column - 1;
-	}
-	snprintf(rd->err->msg, sizeof(rd->err->msg), "%s: line %d column %d: %s", rd->name, line,
-		 col, jerr->text);
-	return -EINVAL;
+	if (r == -EFBIG)
+		return kn_errf(rd->err, r, "%s: larger than %u bytes", rd->name,
+			       KN_MANIFEST_MAX_BYTES);
+	if (r != -EINVAL)
+		return kn_errf(rd->err, r, "%s: %s", rd->name, strerror(-r));
+	return kn_errf(rd->err, r, "%s: line %d column %d: %s", rd->name, e->line, e->column,
+		       e->text);
 }
 
 static int
-error_at(struct reader *rd, size_t off, const char *what)
+list_item(void *arg, json_t *item, size_t index)
 {
-	int line, col;
+	struct reader *rd = arg;
+	size_t mark;
+	int r;
 
-	position(rd, off, &line, &col);
-	snprintf(rd->err->msg, sizeof(rd->err->msg), "%s: line %d column %d: %s", rd->name, line,
-		 col, what);
-	return -EINVAL;
-}
-
-/* Offset just past the JSON array or object at off, or 0 when the text
- * ends first.  A scan that builds nothing: it only has to agree with
- * jansson on well-formed text, since every item it skips is then read by
- * jansson, which reports what is malformed. */
-static size_t
-skip_value(const struct reader *rd, size_t off)
-{
-	const char *buf = rd->buf;
-	size_t len = rd->len, depth = 0;
-
-	while (off < len) {
-		char c = buf[off];
-
-		if (c == '"') {
-			/* The next quote not escaped: one preceded by an even
-			 * number of backslashes. */
-			for (off++;;) {
-				const char *q = memchr(buf + off, '"', len - off);
-				size_t bs = 0;
-
-				if (!q)
-					return 0;
-				off = (size_t)(q - buf);
-				while (buf[off - bs - 1] == '\\')
-					bs++;
-				off++;
-				if (bs % 2 == 0)
-					break;
-			}
-			continue;
-		}
-		off++;
-		if (c == '{' || c == '[') {
-			depth++;
-		} else if (c == '}' || c == ']') {
-			if (depth == 0)
-				return 0;
-			if (--depth == 0)
-				return off;
-		}
+	if (!rd->in_list) {
+		where_doc(rd);
+		rd->in_list = true;
 	}
-	return 0;
-}
-
-/* Reads one JSON value at *off with jansson and moves *off past it;
- * NULL on a syntax error (jerr set). */
-static json_t *
-load_at(const struct reader *rd, size_t *off, size_t end, json_error_t *jerr)
-{
-	json_t *v = json_loadb(rd->buf + *off, end - *off, JSON_FLAGS, jerr);
-
-	if (v)
-		*off += (size_t)jerr->position;
-	return v;
-}
-
-/* A List of a big cluster (`kubectl get pods -A -o json`, 10k pods) is
- * about 100 MB of text, and several times that as jansson values.  So the
- * top-level object is first looked at without building its items: when it
- * is a List, its items are then read and handed out one at a time.
- *
- * Returns 1 with the offsets of the items array, of its end and of the
- * object's end when the object at off is a List; 0 when it is not, or
- * when anything is unusual (not an object, a duplicate key, a syntax
- * error): the caller then reads it whole, and jansson reports errors. */
-static int
-scan_list(const struct reader *rd, size_t off, size_t *ret_items, size_t *ret_items_end,
-	  size_t *ret_end)
-{
-	json_t *seen = json_object(), *k = NULL, *v = NULL;
-	size_t items = 0, items_end = 0;
-	bool list_kind = false;
-	json_error_t jerr;
-	int r = 0;
-
-	if (!seen || off >= rd->len || rd->buf[off] != '{')
-		goto out;
-	off = skip_ws(rd, off + 1);
-	while (off < rd->len && rd->buf[off] == '"') {
-		const char *key;
-
-		k = load_at(rd, &off, rd->len, &jerr);
-		if (!json_is_string(k))
-			goto out;
-		key = json_string_value(k);
-		if (json_object_get(seen, key) || json_object_set(seen, key, json_null()) < 0)
-			goto out;
-		off = skip_ws(rd, off);
-		if (off >= rd->len || rd->buf[off] != ':')
-			goto out;
-		off = skip_ws(rd, off + 1);
-		if (strcmp(key, "items") == 0 && off < rd->len && rd->buf[off] == '[') {
-			items = off;
-			off = items_end = skip_value(rd, off);
-			if (!off)
-				goto out;
-		} else {
-			v = load_at(rd, &off, rd->len, &jerr);
-			if (!v)
-				goto out;
-			if (strcmp(key, "kind") == 0) {
-				const char *kind = json_string_value(v);
-				size_t n = kind ? strlen(kind) : 0;
-
-				/* Any other kind: stop scanning, read it whole. */
-				list_kind = n >= 4 && strcmp(kind + n - 4, "List") == 0;
-				if (!list_kind)
-					goto out;
-			}
-			json_decref(v);
-			v = NULL;
-		}
-		json_decref(k);
-		k = NULL;
-		off = skip_ws(rd, off);
-		if (off < rd->len && rd->buf[off] == ',') {
-			off = skip_ws(rd, off + 1);
-			continue;
-		}
-		if (off < rd->len && rd->buf[off] == '}' && list_kind && items) {
-			*ret_items = items;
-			*ret_items_end = items_end;
-			*ret_end = off + 1;
-			r = 1;
-		}
-		break;
-	}
-out:
-	json_decref(v);
-	json_decref(k);
-	json_decref(seen);
+	if (json_is_null(item))
+		return 0;
+	mark = rd->where.len;
+	strbuf_printf(&rd->where, ", item %zu", index);
+	r = walk(rd, item, 1);
+	where_cut(rd, mark);
+	rd->stopped = r;
 	return r;
 }
 
 static int
-stream_items(struct reader *rd, size_t off, size_t items_end)
+read_json(struct reader *rd, struct kn_jsonrd *j)
 {
-	size_t mark = rd->where.len, n = 0;
-	json_error_t jerr;
-	json_t *item;
-	int r = 0;
-
-	off = skip_ws(rd, off + 1); /* past '[' */
-	if (off < items_end && rd->buf[off] == ']')
-		goto end;
-	for (;;) {
-		item = load_at(rd, &off, items_end, &jerr);
-		if (!item)
-			return json_error_at(rd, off, &jerr);
-		n++;
-		if (!json_is_null(item)) {
-			strbuf_printf(&rd->where, ", item %zu", n);
-			r = walk(rd, item, 1);
-			where_cut(rd, mark);
-		}
-		json_decref(item);
-		if (r)
-			return r;
-		off = skip_ws(rd, off);
-		if (off < items_end && rd->buf[off] == ',') {
-			off = skip_ws(rd, off + 1);
-			continue;
-		}
-		break;
-	}
-end:
-	/* The scan and jansson must agree on where the items end. */
-	if (off + 1 != items_end || rd->buf[off] != ']')
-		return error_at(rd, off, "expected ',' or ']' after an item");
-	return 0;
-}
-
-static int
-read_json(struct reader *rd, size_t off)
-{
-	size_t items, items_end, end;
-	json_error_t jerr;
 	json_t *v;
 	int r;
 
-	for (off = skip_ws(rd, off); off < rd->len; off = skip_ws(rd, off)) {
-		if (scan_list(rd, off, &items, &items_end, &end) == 1) {
-			where_doc(rd);
-			r = stream_items(rd, items, items_end);
-			if (r)
-				return r;
-			off = end;
+	for (;;) {
+		rd->in_list = false;
+		r = kn_jsonrd_next(j, list_item, rd, &v);
+		if (r == KN_JSONRD_STOPPED)
+			return rd->stopped;
+		if (r <= 0)
+			return r < 0 ? json_failed(rd, j, r) : 0;
+		if (!v) {
+			/* A List, its items handed out already. */
+			if (!rd->in_list)
+				where_doc(rd);
 			continue;
 		}
-		v = load_at(rd, &off, rd->len, &jerr);
-		if (!v)
-			return json_error_at(rd, off, &jerr);
 		r = 0;
 		if (!json_is_null(v)) {
 			where_doc(rd);
@@ -393,17 +207,18 @@ read_json(struct reader *rd, size_t off)
 		if (r)
 			return r;
 	}
-	return 0;
 }
 
+/* YAML is read whole: libyaml could stream it, but manifests written in
+ * YAML are written by hand, and small. */
 static int
-read_yaml(struct reader *rd)
+read_yaml(struct reader *rd, const char *buf, size_t len)
 {
 	json_t *docs, *doc;
 	size_t i;
 	int r = 0;
 
-	docs = kn_yaml_parse(rd->buf, rd->len, rd->name, rd->err);
+	docs = kn_yaml_parse(buf, len, rd->name, rd->err);
 	if (!docs)
 		return -EINVAL;
 	json_array_foreach(docs, i, doc)
@@ -417,118 +232,95 @@ read_yaml(struct reader *rd)
 	return r;
 }
 
-int
-kn_manifest_read_buf(const char *buf, size_t len, const char *name, kn_manifest_cb cb, void *ctx,
-		     struct kn_err *err)
+/* Reads j, JSON or YAML; buf is the whole input when the caller has it. */
+static int
+read_any(struct reader *rd, struct kn_jsonrd *j, const char *buf, size_t len)
 {
-	struct reader rd = {.buf = buf ? buf : "",
-			    .len = buf ? len : 0,
-			    .name = name,
-			    .cb = cb,
-			    .ctx = ctx,
-			    .err = err};
-	size_t off = 0;
+	int c, r;
+
+	r = kn_jsonrd_start(j, &c);
+	if (r < 0)
+		return json_failed(rd, j, r);
+	if (c == '{' || c == '[')
+		return read_json(rd, j);
+	if (!buf) {
+		r = kn_jsonrd_slurp(j, &buf, &len);
+		if (r < 0)
+			return json_failed(rd, j, r);
+	}
+	return read_yaml(rd, buf, len);
+}
+
+int
+kn_manifest_read_buf_fields(const char *buf, size_t len, const char *name, kn_fields_fn fields,
+			    kn_manifest_cb cb, void *ctx, struct kn_err *err)
+{
+	struct reader rd = {.name = name, .cb = cb, .ctx = ctx, .err = err};
+	struct kn_jsonrd *j;
 	int r;
 
-	if (len > KN_MANIFEST_MAX_BYTES) {
-		snprintf(err->msg, sizeof(err->msg), "%s: larger than %u bytes", name,
-			 KN_MANIFEST_MAX_BYTES);
-		return -EFBIG;
+	if (len > KN_MANIFEST_MAX_BYTES)
+		return kn_errf(err, -EFBIG, "%s: larger than %u bytes", name,
+			       KN_MANIFEST_MAX_BYTES);
+	if (!buf) {
+		buf = "";
+		len = 0;
 	}
 	strbuf_init(&rd.where, strlen(name) + WHERE_ROOM);
-	/* A UTF-8 byte order mark: libyaml skips it, jansson does not. */
-	if (rd.len >= 3 && memcmp(rd.buf, "\xef\xbb\xbf", 3) == 0)
-		off = 3;
-	off = skip_ws(&rd, off);
-	if (off < rd.len && (rd.buf[off] == '{' || rd.buf[off] == '['))
-		r = read_json(&rd, off);
-	else
-		r = read_yaml(&rd);
+	j = kn_jsonrd_new_buf(buf, len, fields);
+	r = read_any(&rd, j, buf, len);
+	kn_jsonrd_free(j);
 	strbuf_free(&rd.where);
 	return r;
 }
 
-/* Reads fd to its end into *ret_buf.  The file is read, not mapped: the
- * directory source reads files that editors may truncate while we read,
- * and a mapped page past the new end kills the process with SIGBUS. */
-static int
-read_all(int fd, char **ret_buf, size_t *ret_len)
+int
+kn_manifest_read_buf(const char *buf, size_t len, const char *name, kn_manifest_cb cb, void *ctx,
+		     struct kn_err *err)
 {
-	size_t len = 0, cap = 65536;
-	struct stat st;
-	char *buf;
-	ssize_t n;
-	int r = 0;
+	return kn_manifest_read_buf_fields(buf, len, name, NULL, cb, ctx, err);
+}
 
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-		if ((unsigned long long)st.st_size > KN_MANIFEST_MAX_BYTES)
-			return -EFBIG;
-		/* One more byte than the size, to see the end in one read. */
-		cap = (size_t)st.st_size + 1;
+/* The file is read, not mapped: the directory source reads files that
+ * editors may truncate while we read, and a mapped page past the new end
+ * kills the process with SIGBUS.  It is read in pieces, through jsonrd's
+ * window, a regular file twice over for a List whose kind comes after its
+ * items. */
+int
+kn_manifest_read_file_fields(const char *path, kn_fields_fn fields, kn_manifest_cb cb, void *ctx,
+			     struct kn_err *err)
+{
+	bool is_stdin = strcmp(path, "-") == 0;
+	struct reader rd = {.name = is_stdin ? "<stdin>" : path, .cb = cb, .ctx = ctx, .err = err};
+	struct kn_jsonrd *j;
+	struct stat st;
+	int fd, r;
+
+	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		return kn_errf(err, r, "%s: %s", rd.name, strerror(-r));
 	}
-	buf = xmalloc(cap);
-	for (;;) {
-		if (len == cap) {
-			/* Bounded: one byte past the maximum proves too much. */
-			if (len > KN_MANIFEST_MAX_BYTES) {
-				r = -EFBIG;
-				goto out;
-			}
-			cap = cap < KN_MANIFEST_MAX_BYTES / 2 ? cap * 2 : KN_MANIFEST_MAX_BYTES + 1;
-			buf = xrealloc(buf, cap);
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = -errno;
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	if (len > KN_MANIFEST_MAX_BYTES) {
-		r = -EFBIG;
+	/* Refused from its size, before a byte is read. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (unsigned long long)st.st_size > KN_MANIFEST_MAX_BYTES) {
+		r = kn_errf(err, -EFBIG, "%s: larger than %u bytes", rd.name,
+			    KN_MANIFEST_MAX_BYTES);
 		goto out;
 	}
-	*ret_buf = buf;
-	*ret_len = len;
-	buf = NULL;
+	strbuf_init(&rd.where, strlen(rd.name) + WHERE_ROOM);
+	j = kn_jsonrd_new_fd(fd, KN_MANIFEST_MAX_BYTES, fields);
+	r = read_any(&rd, j, NULL, 0);
+	kn_jsonrd_free(j);
+	strbuf_free(&rd.where);
 out:
-	free(buf);
+	if (!is_stdin)
+		close(fd);
 	return r;
 }
 
 int
 kn_manifest_read_file(const char *path, kn_manifest_cb cb, void *ctx, struct kn_err *err)
 {
-	bool is_stdin = strcmp(path, "-") == 0;
-	const char *name = is_stdin ? "<stdin>" : path;
-	char *buf = NULL;
-	size_t len = 0;
-	int fd, r;
-
-	fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", name, strerror(-r));
-		goto out;
-	}
-	r = read_all(fd, &buf, &len);
-	if (r == -EFBIG) {
-		snprintf(err->msg, sizeof(err->msg), "%s: larger than %u bytes", name,
-			 KN_MANIFEST_MAX_BYTES);
-		goto out;
-	}
-	if (r < 0) {
-		snprintf(err->msg, sizeof(err->msg), "%s: %s", name, strerror(-r));
-		goto out;
-	}
-	r = kn_manifest_read_buf(buf, len, name, cb, ctx, err);
-out:
-	if (fd >= 0 && !is_stdin)
-		close(fd);
-	free(buf);
-	return r;
+	return kn_manifest_read_file_fields(path, NULL, cb, ctx, err);
 }

@@ -41,45 +41,49 @@ struct dec {
 
 /* ------------------------------------------------------------ paths */
 
-static size_t path_push(struct dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
+/* Appends the pieces to the path.  A path longer than the buffer is cut;
+ * the message is cut at KN_ERR_MAX anyway.  Paths are built for every
+ * field decoded, not only for errors, so this stays clear of printf. */
 static size_t
-path_push(struct dec *d, const char *fmt, ...)
+path_push(struct dec *d, const char *pre, const char *s, const char *post)
 {
+	const char *const parts[] = {pre, s, post};
 	size_t save = d->len;
-	va_list ap;
-	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(d->path + d->len, sizeof(d->path) - d->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		d->len += (size_t)n;
-	/* A path longer than the buffer is cut; the message is cut at
-	 * KN_ERR_MAX anyway. */
-	if (d->len >= sizeof(d->path))
-		d->len = sizeof(d->path) - 1;
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+		size_t n = strlen(parts[i]), room = sizeof(d->path) - 1 - d->len;
+
+		if (n > room)
+			n = room;
+		memcpy(d->path + d->len, parts[i], n);
+		d->len += n;
+	}
+	d->path[d->len] = '\0';
 	return save;
 }
 
 static size_t
 path_field(struct dec *d, const char *name)
 {
-	if (d->len == 0)
-		return path_push(d, "%s", name);
-	return path_push(d, ".%s", name);
+	return path_push(d, d->len ? "." : "", name, "");
 }
 
 static size_t
 path_index(struct dec *d, size_t i)
 {
-	return path_push(d, "[%zu]", i);
+	char num[24], *p = num + sizeof(num);
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + i % 10);
+	while ((i /= 10) > 0);
+	return path_push(d, "[", p, "]");
 }
 
 static size_t
 path_key(struct dec *d, const char *key)
 {
-	return path_push(d, "[\"%s\"]", key);
+	return path_push(d, "[\"", key, "\"]");
 }
 
 static void
@@ -2175,4 +2179,116 @@ kn_decode_object(const json_t *obj, struct kn_object *ret, struct kn_err *err)
 		return r;
 	*ret = o;
 	return 0;
+}
+
+/* ------------------------------------------------------------ fields read
+ *
+ * What the decoders above read, per kind (decode.h).  A decoder that
+ * starts reading a field must list it here; the fields_suffice test of
+ * decode_test decodes its corpus whole and pruned to these trees and
+ * fails on any difference. */
+
+#define FIELDS(a)                                                                                  \
+	{                                                                                          \
+		a, ARRAY_SIZE(a)                                                                   \
+	}
+
+/* An object whose members are never read, only its presence. */
+static const struct kn_fields no_members = {NULL, 0};
+
+/* kn_decode_object, dec_name, decode_meta_names and is_api_object. */
+static const struct kn_field meta_v[] = {{"name", NULL}, {"namespace", NULL}, {"labels", NULL}};
+static const struct kn_fields meta = FIELDS(meta_v);
+#define HEAD                                                                                       \
+	{"kind", NULL}, {"apiVersion", NULL},                                                      \
+	{                                                                                          \
+		"metadata", &meta                                                                  \
+	}
+
+static const struct kn_field other_v[] = {{"kind", NULL}, {"apiVersion", NULL}};
+static const struct kn_field namespace_v[] = {HEAD};
+
+/* decode_pod, decode_pod_spec, decode_volumes, decode_containers,
+ * decode_container_ports, decode_pod_status. */
+static const struct kn_field ctr_port_v[] = {
+	{"name", NULL}, {"containerPort", NULL}, {"protocol", NULL}};
+static const struct kn_fields ctr_port = FIELDS(ctr_port_v);
+static const struct kn_field ctr_v[] = {{"ports", &ctr_port}};
+static const struct kn_fields ctr = FIELDS(ctr_v);
+static const struct kn_field vol_source_v[] = {{"serviceAccountToken", &no_members}};
+static const struct kn_fields vol_source = FIELDS(vol_source_v);
+static const struct kn_field projected_v[] = {{"sources", &vol_source}};
+static const struct kn_fields projected = FIELDS(projected_v);
+static const struct kn_field volume_v[] = {{"projected", &projected}};
+static const struct kn_fields volume = FIELDS(volume_v);
+static const struct kn_field pod_spec_v[] = {
+	{"nodeName", NULL},
+	{"hostNetwork", NULL},
+	{"serviceAccountName", NULL},
+	{"serviceAccount", NULL},
+	{"automountServiceAccountToken", NULL},
+	{"volumes", &volume},
+	{"initContainers", &ctr},
+	{"containers", &ctr},
+};
+static const struct kn_fields pod_spec = FIELDS(pod_spec_v);
+static const struct kn_field pod_ip_v[] = {{"ip", NULL}};
+static const struct kn_fields pod_ip = FIELDS(pod_ip_v);
+static const struct kn_field pod_status_v[] = {
+	{"phase", NULL}, {"podIPs", &pod_ip}, {"podIP", NULL}};
+static const struct kn_fields pod_status = FIELDS(pod_status_v);
+static const struct kn_field pod_v[] = {HEAD, {"spec", &pod_spec}, {"status", &pod_status}};
+
+/* decode_netpol: the whole spec but for fields of other kinds. */
+static const struct kn_field netpol_spec_v[] = {
+	{"podSelector", NULL}, {"ingress", NULL}, {"egress", NULL}, {"policyTypes", NULL}};
+static const struct kn_fields netpol_spec = FIELDS(netpol_spec_v);
+static const struct kn_field netpol_v[] = {HEAD, {"spec", &netpol_spec}};
+
+/* decode_service_account, decode_role, decode_binding. */
+static const struct kn_field sa_v[] = {HEAD, {"automountServiceAccountToken", NULL}};
+static const struct kn_field role_v[] = {HEAD, {"rules", NULL}};
+static const struct kn_field cluster_role_v[] = {HEAD, {"rules", NULL}, {"aggregationRule", NULL}};
+static const struct kn_field binding_v[] = {HEAD, {"roleRef", NULL}, {"subjects", NULL}};
+
+/* decode_service, decode_cluster_ips, decode_service_ports; the ports of
+ * an EndpointSlice (decode_slice_ports) have the same three fields. */
+static const struct kn_field port_v[] = {{"name", NULL}, {"port", NULL}, {"protocol", NULL}};
+static const struct kn_fields port = FIELDS(port_v);
+static const struct kn_field svc_spec_v[] = {
+	{"clusterIP", NULL}, {"clusterIPs", NULL}, {"ports", &port}};
+static const struct kn_fields svc_spec = FIELDS(svc_spec_v);
+static const struct kn_field svc_v[] = {HEAD, {"spec", &svc_spec}};
+
+/* decode_endpoint_slice, decode_slice_endpoint. */
+static const struct kn_field endpoint_v[] = {{"addresses", NULL}};
+static const struct kn_fields endpoint = FIELDS(endpoint_v);
+static const struct kn_field slice_v[] = {
+	HEAD, {"addressType", NULL}, {"endpoints", &endpoint}, {"ports", &port}};
+
+const struct kn_fields *
+kn_decode_fields(const char *kind)
+{
+	static const struct {
+		const char *kind;
+		struct kn_fields fields;
+	} kinds[] = {
+		{"Namespace", FIELDS(namespace_v)},
+		{"Pod", FIELDS(pod_v)},
+		{"NetworkPolicy", FIELDS(netpol_v)},
+		{"ServiceAccount", FIELDS(sa_v)},
+		{"Role", FIELDS(role_v)},
+		{"ClusterRole", FIELDS(cluster_role_v)},
+		{"RoleBinding", FIELDS(binding_v)},
+		{"ClusterRoleBinding", FIELDS(binding_v)},
+		{"Service", FIELDS(svc_v)},
+		{"EndpointSlice", FIELDS(slice_v)},
+	};
+	static const struct kn_fields other = FIELDS(other_v);
+
+	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
+		if (strcmp(kinds[i].kind, kind) == 0)
+			return &kinds[i].fields;
+	}
+	return &other;
 }

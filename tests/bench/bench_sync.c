@@ -3,7 +3,8 @@
  *	bench_sync [-n NODE] [-r REPEATS] [-w WARMUP] [-N NFTFILE]
  *		   [-e DIR] [-E REPEATS] FILE...
  *
- * Loads the manifests into a store once (timed, reported as "load"),
+ * Loads the manifests into a store once, as kube-nftctl does (only the
+ * fields decoding reads; timed, reported as "load"),
  * then measures REPEATS full syncs: kn_compile() and kn_nl_apply() up to
  * the kernel's acknowledgement of the commit, each also on its own.
  * With -N, each full sync is followed by `nft -f NFTFILE` (the same
@@ -589,7 +590,7 @@ main(int argc, char **argv)
 	l.s = b.s;
 	t0 = now_ms();
 	for (int i = optind; i < argc; i++) {
-		r = kn_manifest_read_file(argv[i], load_one, &l, &err);
+		r = kn_manifest_read_file_fields(argv[i], kn_decode_fields, load_one, &l, &err);
 		if (r < 0) {
 			fprintf(stderr, "bench_sync: %s\n", err.msg);
 			return 1;

@@ -16,6 +16,8 @@
 #include <jansson.h>
 
 #include "decode.h"
+#include "jsonrd.h"
+#include "manifest.h"
 #include "model.h"
 #include "netaddr.h"
 #include "util.h"
@@ -209,23 +211,32 @@ dump(const struct kn_object *o)
 	return strbuf_steal(&sb);
 }
 
-/* Decodes text, which must succeed, and returns its dump. */
+/* Decodes js, and returns its dump or its error. */
 static char *
-decode_dump(const char *text)
+dump_decoded(const json_t *js)
 {
 	struct kn_object o;
 	struct kn_err err;
-	json_t *js = load(text);
 	char *s;
 	int r;
 
 	memset(&err, 0, sizeof(err));
 	r = kn_decode_object(js, &o, &err);
-	json_decref(js);
 	if (r != 0)
 		return xasprintf("error %d: %s", r, err.msg);
 	s = dump(&o);
 	kn_object_free(&o);
+	return s;
+}
+
+/* Decodes text, which must succeed, and returns its dump. */
+static char *
+decode_dump(const char *text)
+{
+	json_t *js = load(text);
+	char *s = dump_decoded(js);
+
+	json_decref(js);
 	return s;
 }
 
@@ -909,6 +920,87 @@ ATF_TC_BODY(long_message, tc)
 	strbuf_free(&sb);
 }
 
+/* ------------------------------------------------------------ fields read */
+
+/* Decodes js whole, and as the manifest reader builds it with only the
+ * members kn_decode_fields lists: both must give the same. */
+static void
+check_fields(const json_t *js, const char *what)
+{
+	char *text = json_dumps(js, JSON_COMPACT | JSON_ENCODE_ANY), *whole, *pruned;
+	struct kn_jsonrd *j = kn_jsonrd_new_buf(text, strlen(text), kn_decode_fields);
+	json_t *v = NULL;
+
+	ATF_REQUIRE_EQ_MSG(kn_jsonrd_next(j, NULL, NULL, &v), 1, "%s", what);
+	whole = dump_decoded(js);
+	pruned = dump_decoded(v);
+	ATF_CHECK_MSG(strcmp(whole, pruned) == 0, "%s: %s\n  whole:  %s\n  pruned: %s", what, text,
+		      whole, pruned);
+	free(whole);
+	free(pruned);
+	json_decref(v);
+	kn_jsonrd_free(j);
+	free(text);
+}
+
+static int
+check_fields_cb(void *ctx, json_t *obj, const char *where)
+{
+	(void)ctx;
+	check_fields(obj, where);
+	return 0;
+}
+
+/* Every case above, and the examples and golden manifests. */
+ATF_TC_WITHOUT_HEAD(fields_suffice);
+ATF_TC_BODY(fields_suffice, tc)
+{
+	static const char *const files[] = {
+		"examples/00-default-deny.yaml", "examples/10-allow-dns.yaml",
+		"examples/20-frontend.yaml",	 "examples/30-backend.yaml",
+		"examples/40-db.yaml",		 "examples/cluster.yaml",
+		"tests/golden/basic.yaml",	 "tests/golden/full.yaml",
+		"tests/golden/guard.yaml",	 "tests/golden/empty.yaml",
+	};
+	/* The kind first: members after it are chosen by it. */
+	static const char *const kind_first[] = {
+		"{'kind':'Deployment','apiVersion':'apps/v1','metadata':{'name':'d'}}",
+		"{'kind':'Deployment','metadata':{'name':'d'}}",
+		"{'kind':'Pod','apiVersion':'v1','metadata':{'name':'p'},'spec':{'nodeName':'n'}}",
+		"{'kind':'Pod','apiVersion':'v2','metadata':{'name':'p'}}",
+		"{'kind':'Service','metadata':{'name':'kubernetes','namespace':'default'},"
+		"'apiVersion':'v1','spec':{'clusterIP':'10.96.0.1','ports':[{'port':443}]}}",
+		"{'kind':'PodList','apiVersion':'v1','items':[]}",
+	};
+	struct kn_err err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kind_first); i++) {
+		json_t *js = load(kind_first[i]);
+
+		check_fields(js, "kind first");
+		json_decref(js);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(valid_cases); i++) {
+		json_t *js = load(valid_cases[i].json);
+
+		check_fields(js, "valid case");
+		json_decref(js);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(invalid_cases); i++) {
+		json_t *js = load(invalid_cases[i].json);
+
+		check_fields(js, "invalid case");
+		json_decref(js);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		char *path = xasprintf("%s/%s", KN_TOP_SRCDIR, files[i]);
+
+		ATF_CHECK_EQ_MSG(kn_manifest_read_file(path, check_fields_cb, NULL, &err), 0, "%s",
+				 err.msg);
+		free(path);
+	}
+}
+
 /* ------------------------------------------------------------ validators */
 
 ATF_TC_WITHOUT_HEAD(validators);
@@ -989,5 +1081,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, netpol_fields);
 	ATF_TP_ADD_TC(tp, long_message);
 	ATF_TP_ADD_TC(tp, validators);
+	ATF_TP_ADD_TC(tp, fields_suffice);
 	return atf_no_error();
 }

@@ -14,6 +14,7 @@
 
 #include "dirsrc.h"
 #include "store.h"
+#include "util.h"
 
 static int errors;
 
@@ -128,6 +129,61 @@ ATF_TC_BODY(broken_file_keeps_objects, tc)
 	kn_store_free(s);
 }
 
+/* kubectl's List, items before kind, larger than the reader's window: its
+ * items are handed out as they are read, and the file refused only at
+ * its end.  None of them may reach the store, nor the file's old objects
+ * leave it. */
+static char *
+pod_list(int pods, const char *tail)
+{
+	struct strbuf sb;
+
+	strbuf_init(&sb, 0);
+	strbuf_puts(&sb, "{\n    \"apiVersion\": \"v1\",\n    \"items\": [\n");
+	for (int i = 0; i < pods; i++)
+		strbuf_printf(&sb,
+			      "%s        {\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": "
+			      "{\"name\": \"p%d\", \"namespace\": \"n\", \"annotations\": "
+			      "{\"note\": \"%0300d\"}}, \"spec\": {\"nodeName\": \"n1\"}}",
+			      i ? ",\n" : "", i, i);
+	strbuf_printf(&sb, "\n    ],\n    \"kind\": \"List\",\n    \"metadata\": {}%s\n}\n", tail);
+	return strbuf_steal(&sb);
+}
+
+ATF_TC_WITHOUT_HEAD(broken_list_keeps_objects);
+ATF_TC_BODY(broken_list_keeps_objects, tc)
+{
+	struct kn_store *s = kn_store_new();
+	char *bad = pod_list(1000, ", \"x\": tru"), *good = pod_list(1000, "");
+	struct kn_dirsrc *d;
+	struct kn_dirsrc_stats st;
+
+	ATF_REQUIRE(strlen(bad) > 300 * 1024);
+	ATF_REQUIRE_EQ(mkdir("m", 0700), 0);
+	write_file("m/a.json", "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": "
+			       "{\"name\": \"a\", \"namespace\": \"n\"}}");
+	ATF_REQUIRE_EQ(kn_dirsrc_open("m", s, rep, NULL, &d), 0);
+	kn_dirsrc_rescan(d);
+	ATF_CHECK_EQ(npods(s), 1);
+	errors = 0;
+	write_file("m/a.json", bad);
+	pump(d);
+	ATF_CHECK_EQ(errors, 1);
+	ATF_CHECK_EQ(npods(s), 1);
+	ATF_CHECK(kn_store_get_pod(s, "n", "a") != NULL);
+	kn_dirsrc_get_stats(d, &st);
+	ATF_CHECK_EQ(st.failed_files, 1);
+	write_file("m/a.json", good);
+	pump(d);
+	ATF_CHECK_EQ(npods(s), 1000);
+	ATF_CHECK(kn_store_get_pod(s, "n", "a") == NULL);
+	ATF_CHECK(kn_store_get_pod(s, "n", "p999") != NULL);
+	kn_dirsrc_close(d);
+	kn_store_free(s);
+	free(bad);
+	free(good);
+}
+
 ATF_TC_WITHOUT_HEAD(invalid_object_skipped);
 ATF_TC_BODY(invalid_object_skipped, tc)
 {
@@ -189,6 +245,7 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, files_in_and_out);
 	ATF_TP_ADD_TC(tp, broken_file_keeps_objects);
+	ATF_TP_ADD_TC(tp, broken_list_keeps_objects);
 	ATF_TP_ADD_TC(tp, invalid_object_skipped);
 	ATF_TP_ADD_TC(tp, object_in_two_files);
 	ATF_TP_ADD_TC(tp, open_errors);

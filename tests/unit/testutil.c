@@ -7,6 +7,7 @@
 #include <atf-c.h>
 
 #include "decode.h"
+#include "jsonrd.h"
 #include "manifest.h"
 #include "testutil.h"
 
@@ -17,15 +18,43 @@ struct lenient {
 	size_t errlen;
 };
 
+/* obj as kube-nftctl and kube-nftd build a JSON manifest's objects: only
+ * the members decoding reads (kn_decode_fields). */
+static json_t *
+pruned(const json_t *obj)
+{
+	char *text = json_dumps(obj, JSON_COMPACT);
+	struct kn_jsonrd *j = kn_jsonrd_new_buf(text, strlen(text), kn_decode_fields);
+	json_t *v = NULL;
+
+	ATF_REQUIRE_EQ(kn_jsonrd_next(j, NULL, NULL, &v), 1);
+	kn_jsonrd_free(j);
+	free(text);
+	return v;
+}
+
+/* Every object is decoded whole and pruned: both must give the same
+ * error, or none; the store gets the pruned one, so that the tests of
+ * what the compiler makes of it hold for what the programs read. */
 static int
 load_cb(void *arg, json_t *obj, const char *where)
 {
 	struct lenient *l = arg;
-	struct kn_object o;
-	struct kn_err err;
+	struct kn_object o, whole;
+	struct kn_err err, werr;
+	json_t *p = pruned(obj);
+	int r, wr;
 
 	(void)where;
-	if (kn_decode_object(obj, &o, &err) < 0) {
+	wr = kn_decode_object(obj, &whole, &werr);
+	r = kn_decode_object(p, &o, &err);
+	json_decref(p);
+	if (wr == 0)
+		kn_object_free(&whole);
+	if ((r < 0) != (wr < 0) || (r < 0 && strcmp(err.msg, werr.msg) != 0))
+		atf_tc_fail("decoded pruned: %s; whole: %s", r < 0 ? err.msg : "ok",
+			    wr < 0 ? werr.msg : "ok");
+	if (r < 0) {
 		l->invalid++;
 		if (l->err)
 			snprintf(l->err, l->errlen, "%s", err.msg);
