@@ -531,7 +531,7 @@ explain_error(const struct daemon *d, int r, struct kn_err *err)
 	if (r != -EPERM || strncmp(err->msg, "batch begin", 11) == 0)
 		return;
 	snprintf(err->msg + len, sizeof(err->msg) - len,
-		 " (another process owns table inet %s: nft list table inet %s names it)",
+		 "; another process owns table inet %s (nft list table inet %s names it)",
 		 d->cfg.table, d->cfg.table);
 }
 
