@@ -884,8 +884,9 @@ monitor_event(void *arg, int fd, uint32_t events)
 		log_debug("netlink monitor: %s", strerror(-r));
 	else if (r == -ENOBUFS)
 		log_warn("netlink monitor: nftables notifications were lost (receive buffer "
-			 "overrun, now %d KiB); replacing the whole table to be safe",
-			 ms.rcvbuf / 1024);
+			 "overrun, now %d KiB); replacing the whole table to be safe%s",
+			 ms.rcvbuf / 1024,
+			 last ? " (more such warnings this minute are logged at debug level)" : "");
 	else
 		log_err("netlink monitor: %s; replacing the whole table to be safe", strerror(-r));
 	d->lost_warned = true;
