@@ -14,6 +14,21 @@
 #define KN_LATENCY_BUCKETS 10
 extern const double kn_latency_bounds_ms[KN_LATENCY_BUCKETS];
 
+/* Why the whole table was replaced rather than changed: the kernel's
+ * state was not known for sure (kube_nftd_resyncs_total{reason}). */
+enum kn_resync_reason {
+	KN_RESYNC_START,    /* the first commit */
+	KN_RESYNC_RELOAD,   /* SIGHUP */
+	KN_RESYNC_FAILURE,  /* a commit failed */
+	KN_RESYNC_TAMPER,   /* another process changed the table */
+	KN_RESYNC_LOST,	    /* netlink notifications were lost */
+	KN_RESYNC_PERIODIC, /* resync-interval */
+	KN_RESYNC_MAX,
+};
+
+/* "start", "reload", "failure", "tamper", "lost-events", "periodic". */
+extern const char *const kn_resync_reason_names[KN_RESYNC_MAX];
+
 struct kn_daemon_stats {
 	uint64_t commits;
 	uint64_t failures;
@@ -32,6 +47,15 @@ struct kn_daemon_stats {
 	size_t invalid_objects;
 	uint64_t latency_counts[KN_LATENCY_BUCKETS + 1]; /* last: +Inf */
 	double latency_sum_ms;
+	uint64_t failing;     /* failed commits in a row; 0 after a success */
+	uint64_t retry_in_ms; /* while failing: the time to the next attempt */
+	uint64_t resyncs[KN_RESYNC_MAX];
+	unsigned long resync_interval_s; /* 0: no periodic resync */
+	uint64_t tampers;		 /* other processes' changes to the table */
+	time_t last_tamper_time;
+	char last_tamper[320]; /* "nft (pid 12): deleted 4 rules" */
+	bool monitor;	       /* the netlink monitor runs */
+	uint64_t monitor_messages, monitor_own, monitor_overruns;
 };
 
 /* Sends one sd_notify(3) message ("READY=1", "STATUS=...") to

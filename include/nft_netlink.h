@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "decode.h"
 #include "plan.h"
@@ -52,5 +53,10 @@ int kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err);
 
 /* Counters of the last transaction. */
 void kn_nl_get_stats(const struct kn_nl *nl, struct kn_nl_stats *ret);
+
+/* The netlink port of nl's socket, fixed for its life: the kernel's
+ * notifications of our transactions carry it as their nlmsg_pid, which
+ * tells them from other processes' (nft_monitor.h). */
+uint32_t kn_nl_portid(const struct kn_nl *nl);
 
 #endif

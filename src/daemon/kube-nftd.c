@@ -6,6 +6,11 @@
  * store is compiled and committed in one transaction.  A failed commit
  * leaves the kernel's previous ruleset in place and is retried with
  * exponential backoff as a full resync.
+ *
+ * The netlink monitor (nft_monitor.h) reports other processes' changes
+ * to the table; they, lost notifications, and a periodic timer all make
+ * the kernel's state unknown, and the next commit (after the debounce)
+ * replaces the whole table.
  */
 #include "config.h"
 
@@ -33,6 +38,7 @@
 #include "kubesrc.h"  /* kube source */
 #include "log.h"
 #include "netpol.h"
+#include "nft_monitor.h"
 #include "nft_netlink.h"
 #include "store.h"
 #include "util.h"
@@ -54,6 +60,15 @@
  * the commit after the one that emptied them (kn_nl_commit), a second
  * later at most, as kube-proxy waits. */
 #define DEFERRED_DELETE_MS 1000
+/* The periodic full resync, a safety net under the monitor: every 5
+ * minutes by default (a full load of a 10k-pod node takes some 40 ms),
+ * at most once a day. */
+#define DEFAULT_RESYNC_S 300
+#define RESYNC_MAX_S	 86400
+/* Tampering warnings: at most this many a minute, so that a process that
+ * fights over the table cannot flood the journal; the rest go to debug,
+ * and every change still counts in the status and the metrics. */
+#define TAMPER_WARN_PER_MIN 10
 
 static const char usage_text[] =
 	"Usage: kube-nftd [OPTIONS]\n"
@@ -76,6 +91,8 @@ static const char usage_text[] =
 	"      --control-socket PATH status socket (default " DEFAULT_CONTROL ")\n"
 	"      --metrics-file PATH   write Prometheus metrics to PATH after each commit\n"
 	"      --cleanup-on-exit     remove the table when exiting (default: keep it)\n"
+	"      --resync-interval S   replace the whole table every S seconds (default 300;\n"
+	"                            0: never)\n"
 	"      --api-guard MODE      API server guard: off, audit (default) or enforce\n"
 	"      --api-server ADDR[:PORT]  another API server address (repeatable)\n"
 	"  -v, --verbose             debug messages\n"
@@ -93,6 +110,7 @@ struct config {
 	char *metrics;
 	long debounce_ms;
 	long max_delay_ms;
+	long resync_s;
 	bool cleanup;
 	int verbose;
 	char *kubeconfig, *context;   /* kube source */
@@ -112,11 +130,19 @@ struct daemon {
 	struct kn_kubesrc *kube;
 	uint64_t start_ms;
 	struct kn_nl *nl;
-	struct kn_timer *debounce, *retry, *watchdog;
+	struct kn_mon *mon; /* NULL: the monitor could not be opened */
+	struct kn_timer *debounce, *retry, *watchdog, *resync;
 	int sigfd, ctlfd;
 	uint64_t first_pending_ms; /* 0: nothing pending */
 	uint64_t backoff_ms;
+	uint64_t retry_due_ms; /* when the retry timer fires */
 	bool synced, full_resync;
+	enum kn_resync_reason resync_why; /* with full_resync: the first reason */
+	/* Tampering, lost notifications: warned about since the last good
+	 * commit (once per incident); warnings in the current minute. */
+	bool tamper_warned, lost_warned;
+	uint64_t warn_minute;
+	unsigned warn_count;
 	struct kn_daemon_stats st;
 	uint64_t watchdog_usec;
 	/* The program the kernel holds, from the
@@ -180,16 +206,16 @@ set_str(char **dst, const char *v)
 	*dst = xstrdup(v);
 }
 
-/* Parses a non-negative integer option; -EINVAL when it is not one. */
+/* Parses an integer option from 0 to max; -EINVAL when it is not one. */
 static int
-parse_ms(const char *v, long *ret)
+parse_long(const char *v, long max, long *ret)
 {
 	char *end;
 	long n;
 
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (errno || end == v || *end || n < 0 || n > 60000)
+	if (errno || end == v || *end || n < 0 || n > max)
 		return -EINVAL;
 	*ret = n;
 	return 0;
@@ -217,9 +243,15 @@ config_set(struct config *c, const char *name, const char *value, char *err, siz
 	else if (strcmp(name, "debounce-ms") == 0 || strcmp(name, "max-delay-ms") == 0) {
 		long *dst = name[0] == 'd' ? &c->debounce_ms : &c->max_delay_ms;
 
-		if (parse_ms(value, dst) < 0) {
+		if (parse_long(value, 60000, dst) < 0) {
 			snprintf(err, errlen, "%s: '%s' is not a number of milliseconds (0-60000)",
 				 name, value);
+			return -EINVAL;
+		}
+	} else if (strcmp(name, "resync-interval") == 0) {
+		if (parse_long(value, RESYNC_MAX_S, &c->resync_s) < 0) {
+			snprintf(err, errlen, "%s: '%s' is not a number of seconds (0-%d)", name,
+				 value, RESYNC_MAX_S);
 			return -EINVAL;
 		}
 	} else if (strcmp(name, "cleanup-on-exit") == 0) {
@@ -317,6 +349,7 @@ config_build(struct daemon *d, struct config *out)
 	memset(out, 0, sizeof(*out));
 	out->debounce_ms = -1;
 	out->max_delay_ms = -1;
+	out->resync_s = -1;
 	if (config_load(d->config_path ? d->config_path : DEFAULT_CONFIG, d->config_path != NULL,
 			out) < 0) {
 		config_free(out);
@@ -346,6 +379,10 @@ config_build(struct daemon *d, struct config *out)
 		out->max_delay_ms = DEFAULT_MAXDELAY;
 	if (out->max_delay_ms < out->debounce_ms)
 		out->max_delay_ms = out->debounce_ms;
+	if (d->cli.resync_s >= 0)
+		out->resync_s = d->cli.resync_s;
+	if (out->resync_s < 0)
+		out->resync_s = DEFAULT_RESYNC_S;
 	out->cleanup = out->cleanup || d->cli.cleanup;
 	out->verbose = out->verbose || d->cli.verbose;
 	/* The command line wins, addresses as a whole */
@@ -382,6 +419,11 @@ update_status(struct daemon *d)
 	if (!d->synced)
 		snprintf(status, sizeof(status), "STATUS=waiting for the first sync%s",
 			 d->st.last_error[0] ? " (last commit failed)" : "");
+	else if (d->st.failing)
+		snprintf(status, sizeof(status),
+			 "STATUS=enforcing the last good ruleset; %llu commits in a row refused, "
+			 "retrying",
+			 (unsigned long long)d->st.failing);
 	else
 		snprintf(status, sizeof(status),
 			 "STATUS=enforcing %zu pods, %zu policies; %llu commits, last %.1f ms",
@@ -392,6 +434,7 @@ update_status(struct daemon *d)
 
 static void commit_now(struct daemon *d);
 static void count_objects(struct daemon *d);
+static void stats_refresh(struct daemon *d);
 
 static double
 now_ms(void)
@@ -408,12 +451,22 @@ debounce_fired(void *arg)
 	commit_now(arg);
 }
 
+/* The kernel's state is not known for sure: the next commit replaces the
+ * whole table.  The first reason since the last good commit counts. */
+static void
+resync_needed(struct daemon *d, enum kn_resync_reason why)
+{
+	if (!d->full_resync)
+		d->resync_why = why;
+	d->full_resync = true;
+}
+
 static void
 retry_fired(void *arg)
 {
 	struct daemon *d = arg;
 
-	d->full_resync = true;
+	resync_needed(d, KN_RESYNC_FAILURE);
 	commit_now(d);
 }
 
@@ -433,6 +486,53 @@ schedule(struct daemon *d)
 			       ? d->first_pending_ms + (uint64_t)d->cfg.max_delay_ms - now
 			       : 0;
 	kn_timer_arm(d->debounce, wait);
+}
+
+/* The periodic resync: a safety net for what the monitor cannot see (it
+ * could not be opened, or a kernel that does not notify a change). */
+static void
+resync_fired(void *arg)
+{
+	struct daemon *d = arg;
+
+	log_debug("periodic resync: replacing table inet %s", d->cfg.table);
+	resync_needed(d, KN_RESYNC_PERIODIC);
+	schedule(d);
+}
+
+/* Words for the commit log line: why the table was replaced. */
+static const char *
+resync_words(enum kn_resync_reason why)
+{
+	switch (why) {
+	case KN_RESYNC_RELOAD:
+		return ", on SIGHUP";
+	case KN_RESYNC_FAILURE:
+		return ", after a failed commit";
+	case KN_RESYNC_TAMPER:
+		return ", restored after another process changed it";
+	case KN_RESYNC_LOST:
+		return ", after lost notifications";
+	case KN_RESYNC_PERIODIC:
+		return ", periodic resync";
+	default:
+		return "";
+	}
+}
+
+/* EPERM on a message about the table (rather than on the batch as a
+ * whole, which is what a missing CAP_NET_ADMIN gives) means that another
+ * netlink socket owns the table (NFT_TABLE_F_OWNER): say so. */
+static void
+explain_error(const struct daemon *d, int r, struct kn_err *err)
+{
+	size_t len = strlen(err->msg);
+
+	if (r != -EPERM || strncmp(err->msg, "batch begin", 11) == 0)
+		return;
+	snprintf(err->msg + len, sizeof(err->msg) - len,
+		 "; another process owns table inet %s (nft list table inet %s names it)",
+		 d->cfg.table, d->cfg.table);
 }
 
 /* After a commit, deletes the conntrack entries of pods
@@ -471,6 +571,8 @@ commit_now(struct daemon *d)
 	struct kn_err err;
 	double t0 = now_ms(), ms;
 	struct timespec rt0, rt1; /* realtime, for the benchmarks (-v) */
+	enum kn_resync_reason why;
+	bool full;
 	int r;
 
 	/* A half-listed cluster must not open or close traffic: nothing is
@@ -488,13 +590,15 @@ commit_now(struct daemon *d)
 	d->first_pending_ms = 0;
 	clock_gettime(CLOCK_REALTIME, &rt0);
 	p = kn_compile(d->store, &copts, &cst);
-	/* A full replacement at start, on SIGHUP and after any failed
-	 * commit (the kernel state is then unknown); otherwise only the
-	 * difference from the running program. */
-	r = kn_nl_commit(d->nl, d->full_resync ? NULL : d->running, p, &err);
+	/* A full replacement when the kernel's state is not known for sure
+	 * (resync_needed); otherwise only the difference from the running
+	 * program. */
+	full = d->full_resync;
+	why = d->resync_why;
+	r = kn_nl_commit(d->nl, full ? NULL : d->running, p, &err);
 	clock_gettime(CLOCK_REALTIME, &rt1);
 	if (r < 0)
-		d->full_resync = true;
+		resync_needed(d, KN_RESYNC_FAILURE);
 	ms = now_ms() - t0;
 	/* Pods that lost API access lose their open connections; the
 	 * committed program is kept for the next comparison. */
@@ -506,7 +610,9 @@ commit_now(struct daemon *d)
 		kn_program_free(p);
 	}
 	if (r < 0) {
+		explain_error(d, r, &err);
 		d->st.failures++;
+		d->st.failing++;
 		snprintf(d->st.last_error, sizeof(d->st.last_error), "%s", err.msg);
 		d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : BACKOFF_MIN_MS;
 		if (d->backoff_ms > BACKOFF_MAX_MS)
@@ -515,13 +621,28 @@ commit_now(struct daemon *d)
 			"ms",
 			err.msg, (unsigned long long)d->backoff_ms);
 		kn_timer_arm(d->retry, d->backoff_ms);
+		d->retry_due_ms = kn_now_ms() + d->backoff_ms;
 		update_status(d);
+		stats_refresh(d);
 		kn_daemon_write_metrics(d->cfg.metrics, &d->st);
 		return;
 	}
 	kn_nl_get_stats(d->nl, &nst);
+	if (d->st.failing)
+		log_notice("commit succeeded after %llu failed attempt%s",
+			   (unsigned long long)d->st.failing, d->st.failing == 1 ? "" : "s");
+	d->st.failing = 0;
 	d->backoff_ms = 0;
 	d->full_resync = false;
+	d->tamper_warned = d->lost_warned = false;
+	if (full) {
+		d->st.resyncs[why]++;
+		/* The next periodic resync counts from this one. */
+		if (d->cfg.resync_s > 0)
+			kn_timer_arm(d->resync, (uint64_t)d->cfg.resync_s * 1000);
+		else
+			kn_timer_disarm(d->resync);
+	}
 	d->st.commits++;
 	d->st.last_commit_ms = ms;
 	d->st.last_commit_time = time(NULL);
@@ -538,9 +659,9 @@ commit_now(struct daemon *d)
 		kn_timer_arm(d->debounce, DEFERRED_DELETE_MS);
 	count_objects(d);
 	log_info("committed table inet %s: %zu local pods, %zu policies, %zu elements, "
-		 "%zu messages (%s), %.1f ms",
+		 "%zu messages (%s), %.1f ms%s",
 		 d->cfg.table, cst.local_pods, cst.policies, cst.elements, nst.messages,
-		 nst.incremental ? "changes only" : "full", ms);
+		 nst.incremental ? "changes only" : "full", ms, full ? resync_words(why) : "");
 	log_debug("commit started at %lld.%06ld, acknowledged at %lld.%06ld (realtime)",
 		  (long long)rt0.tv_sec, rt0.tv_nsec / 1000, (long long)rt1.tv_sec,
 		  rt1.tv_nsec / 1000);
@@ -553,6 +674,7 @@ commit_now(struct daemon *d)
 		kn_notify("READY=1");
 	}
 	update_status(d);
+	stats_refresh(d);
 	kn_daemon_write_metrics(d->cfg.metrics, &d->st);
 }
 
@@ -695,6 +817,113 @@ open_source(struct daemon *d)
 	return 0;
 }
 
+/* ------------------------------------------------------------ monitor */
+
+/* Whether one more warning fits in this minute's budget
+ * (TAMPER_WARN_PER_MIN); the last one that fits says so. */
+static bool
+warn_allowed(struct daemon *d, bool *ret_last)
+{
+	uint64_t minute = kn_now_ms() / 60000;
+
+	if (minute != d->warn_minute) {
+		d->warn_minute = minute;
+		d->warn_count = 0;
+	}
+	if (d->warn_count >= TAMPER_WARN_PER_MIN)
+		return false;
+	*ret_last = ++d->warn_count == TAMPER_WARN_PER_MIN;
+	return true;
+}
+
+/* Another process changed the table: say who and what, once until the
+ * table is back, and replace the whole table after the debounce.  An
+ * operator's `kube-nftctl apply` is such a change too: the daemon owns
+ * the table while it runs. */
+static void
+tamper_seen(void *arg, const struct kn_mon_change *c)
+{
+	struct daemon *d = arg;
+	char who[96], what[160];
+	bool last = false;
+
+	kn_mon_who(c, who, sizeof(who));
+	kn_mon_describe(c, what, sizeof(what));
+	d->st.tampers++;
+	d->st.last_tamper_time = time(NULL);
+	snprintf(d->st.last_tamper, sizeof(d->st.last_tamper), "%s: %s", who, what);
+	if (!d->tamper_warned && warn_allowed(d, &last))
+		log_warn("table inet %s was changed by another process, %s: %s; replacing the "
+			 "whole table%s",
+			 d->cfg.table, who, what,
+			 last ? " (more such warnings this minute are logged at debug level)" : "");
+	else
+		log_debug("table inet %s changed again by %s: %s", d->cfg.table, who, what);
+	d->tamper_warned = true;
+	resync_needed(d, KN_RESYNC_TAMPER);
+	schedule(d);
+}
+
+static void
+monitor_event(void *arg, int fd, uint32_t events)
+{
+	struct daemon *d = arg;
+	struct kn_mon_stats ms;
+	bool last = false;
+	int r;
+
+	(void)fd;
+	(void)events;
+	r = kn_mon_read(d->mon, tamper_seen, d);
+	if (r == 0)
+		return;
+	/* Lost notifications may have been anyone's: what the kernel holds
+	 * is unknown, so the table is replaced, as after tampering. */
+	kn_mon_get_stats(d->mon, &ms);
+	if (d->lost_warned || !warn_allowed(d, &last))
+		log_debug("netlink monitor: %s", strerror(-r));
+	else if (r == -ENOBUFS)
+		log_warn("netlink monitor: nftables notifications were lost (receive buffer "
+			 "overrun, now %d KiB); replacing the whole table to be safe%s",
+			 ms.rcvbuf / 1024,
+			 last ? " (more such warnings this minute are logged at debug level)" : "");
+	else
+		log_err("netlink monitor: %s; replacing the whole table to be safe", strerror(-r));
+	d->lost_warned = true;
+	resync_needed(d, KN_RESYNC_LOST);
+	schedule(d);
+}
+
+/* Subscribes to the kernel's nftables notifications.  Without them the
+ * daemon still enforces; only the periodic resync then repairs a table
+ * that others change, so this is a warning, not a reason to leave the
+ * node unprotected. */
+static void
+open_monitor(struct daemon *d)
+{
+	struct kn_mon_stats ms;
+	struct kn_err err;
+	int r;
+
+	d->mon = kn_mon_open(d->cfg.table, kn_nl_portid(d->nl), &err);
+	if (d->mon != NULL && (r = kn_loop_add_fd(d->loop, kn_mon_fd(d->mon), EPOLLIN, "monitor",
+						  monitor_event, d)) < 0) {
+		kn_errf(&err, r, "netlink monitor: epoll: %s", strerror(-r));
+		kn_mon_close(d->mon);
+		d->mon = NULL;
+	}
+	if (d->mon == NULL) {
+		log_warn("%s; changes to the table by other processes are repaired by the "
+			 "periodic resync only",
+			 err.msg);
+		return;
+	}
+	d->st.monitor = true;
+	kn_mon_get_stats(d->mon, &ms);
+	log_debug("netlink monitor: receive buffer %d KiB, own notifications %s", ms.rcvbuf / 1024,
+		  ms.filtered ? "dropped by a socket filter" : "told apart when read");
+}
+
 /* ------------------------------------------------------------ signals */
 
 static void
@@ -718,12 +947,14 @@ reload(struct daemon *d)
 		config_free(&d->cfg);
 		d->cfg = c;
 		log_init("kube-nftd", d->cfg.verbose);
+		if (d->mon)
+			kn_mon_set_table(d->mon, d->cfg.table);
 	}
 	if (d->dir)
 		kn_dirsrc_rescan(d->dir);
 	if (d->kube) /* kube source: list again; commits once listed */
 		kn_kubesrc_relist(d->kube);
-	d->full_resync = true;
+	resync_needed(d, KN_RESYNC_RELOAD);
 	commit_now(d);
 	kn_notify("READY=1");
 }
@@ -763,6 +994,25 @@ watchdog_fired(void *arg)
 
 /* ------------------------------------------------------------ control */
 
+/* The figures the status shows that live elsewhere than in d->st. */
+static void
+stats_refresh(struct daemon *d)
+{
+	uint64_t now = kn_now_ms();
+
+	if (d->mon) {
+		struct kn_mon_stats ms;
+
+		kn_mon_get_stats(d->mon, &ms);
+		d->st.monitor_messages = ms.messages;
+		d->st.monitor_own = ms.own;
+		d->st.monitor_overruns = ms.overruns;
+	}
+	d->st.retry_in_ms =
+		kn_timer_armed(d->retry) && d->retry_due_ms > now ? d->retry_due_ms - now : 0;
+	d->st.resync_interval_s = (unsigned long)d->cfg.resync_s;
+}
+
 static void
 control_event(void *arg, int fd, uint32_t events)
 {
@@ -775,6 +1025,7 @@ control_event(void *arg, int fd, uint32_t events)
 	if (c < 0)
 		return;
 	count_objects(d);
+	stats_refresh(d);
 	strbuf_init(&sb, 64 * 1024);
 	if (d->dir) {
 		struct kn_dirsrc_stats ds;
@@ -848,6 +1099,7 @@ parse_args(struct daemon *d, int argc, char **argv)
 		OPT_CONTROL,
 		OPT_METRICS,
 		OPT_CLEANUP,
+		OPT_RESYNC,
 		OPT_API_GUARD,
 		OPT_API_SERVER, /* api-guard */
 		OPT_KUBECONFIG, /* kube source */
@@ -863,6 +1115,7 @@ parse_args(struct daemon *d, int argc, char **argv)
 		{"control-socket", required_argument, NULL, OPT_CONTROL},
 		{"metrics-file", required_argument, NULL, OPT_METRICS},
 		{"cleanup-on-exit", no_argument, NULL, OPT_CLEANUP},
+		{"resync-interval", required_argument, NULL, OPT_RESYNC},
 		{"api-guard", required_argument, NULL, OPT_API_GUARD},	 /* api-guard */
 		{"api-server", required_argument, NULL, OPT_API_SERVER}, /* api-guard */
 		{"kubeconfig", required_argument, NULL, OPT_KUBECONFIG}, /* kube source */
@@ -875,7 +1128,7 @@ parse_args(struct daemon *d, int argc, char **argv)
 	char err[256];
 	int c;
 
-	d->cli.debounce_ms = d->cli.max_delay_ms = -1;
+	d->cli.debounce_ms = d->cli.max_delay_ms = d->cli.resync_s = -1;
 	while ((c = getopt_long(argc, argv, "c:n:s:t:vhV", longopts, NULL)) != -1) {
 		const char *name = NULL;
 
@@ -907,6 +1160,9 @@ parse_args(struct daemon *d, int argc, char **argv)
 		case OPT_CLEANUP:
 			d->cli.cleanup = true;
 			continue;
+		case OPT_RESYNC:
+			name = "resync-interval";
+			break;
 		case OPT_API_GUARD: /* api-guard */
 			name = "api-guard";
 			break;
@@ -980,7 +1236,8 @@ main(int argc, char **argv)
 	d.debounce = kn_timer_new(d.loop, "debounce", debounce_fired, &d);
 	d.retry = kn_timer_new(d.loop, "retry", retry_fired, &d);
 	d.watchdog = kn_timer_new(d.loop, "watchdog", watchdog_fired, &d);
-	if (!d.debounce || !d.retry || !d.watchdog)
+	d.resync = kn_timer_new(d.loop, "resync", resync_fired, &d);
+	if (!d.debounce || !d.retry || !d.watchdog || !d.resync)
 		fatal("timerfd: %s", strerror(errno));
 	d.nl = kn_nl_open(&err);
 	if (!d.nl)
@@ -994,7 +1251,9 @@ main(int argc, char **argv)
 		kn_timer_arm(d.watchdog, d.watchdog_usec / 2000);
 	log_info("kube-nftd %s starting: node %s, source %s, table inet %s", PACKAGE_VERSION,
 		 d.cfg.node, d.cfg.source, d.cfg.table);
-	d.full_resync = true;
+	/* Before the first commit: every change after it is seen. */
+	open_monitor(&d);
+	resync_needed(&d, KN_RESYNC_START);
 	commit_now(&d);
 	if (kn_loop_run(d.loop) < 0)
 		log_err("epoll: %s", strerror(errno));
@@ -1017,6 +1276,10 @@ out:
 	kn_timer_free(d.debounce);
 	kn_timer_free(d.retry);
 	kn_timer_free(d.watchdog);
+	kn_timer_free(d.resync);
+	if (d.mon)
+		kn_loop_del_fd(d.loop, kn_mon_fd(d.mon));
+	kn_mon_close(d.mon);
 	kn_nl_close(d.nl);
 	kn_store_free(d.store);
 	kn_program_free(d.running); /* planner, api-guard */

@@ -14,6 +14,12 @@
 
 const double kn_latency_bounds_ms[KN_LATENCY_BUCKETS] = {0.5, 1, 2, 5, 10, 20, 50, 100, 500, 1000};
 
+const char *const kn_resync_reason_names[KN_RESYNC_MAX] = {
+	[KN_RESYNC_START] = "start",	  [KN_RESYNC_RELOAD] = "reload",
+	[KN_RESYNC_FAILURE] = "failure",  [KN_RESYNC_TAMPER] = "tamper",
+	[KN_RESYNC_LOST] = "lost-events", [KN_RESYNC_PERIODIC] = "periodic",
+};
+
 void
 kn_notify(const char *msg)
 {
@@ -47,22 +53,74 @@ kn_daemon_observe_commit(struct kn_daemon_stats *st, double ms)
 	st->latency_sum_ms += ms;
 }
 
+static void
+format_time(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t == 0) {
+		snprintf(buf, len, "never");
+		return;
+	}
+	gmtime_r(&t, &tm);
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The resync and tampering lines of the status. */
+static void
+format_resyncs(const struct kn_daemon_stats *st, struct strbuf *out)
+{
+	uint64_t total = 0;
+	char when[64];
+
+	for (int i = 0; i < KN_RESYNC_MAX; i++)
+		total += st->resyncs[i];
+	strbuf_printf(out, "resyncs: %llu (", (unsigned long long)total);
+	for (int i = 0; i < KN_RESYNC_MAX; i++)
+		strbuf_printf(out, "%s%s %llu", i ? ", " : "", kn_resync_reason_names[i],
+			      (unsigned long long)st->resyncs[i]);
+	if (st->resync_interval_s)
+		strbuf_printf(out, "); periodic every %lu s\n", st->resync_interval_s);
+	else
+		strbuf_puts(out, "); no periodic resync\n");
+	if (st->tampers == 0) {
+		strbuf_puts(out, "tampering: none seen\n");
+	} else {
+		format_time(st->last_tamper_time, when, sizeof(when));
+		strbuf_printf(out, "tampering: %llu change%s by other processes; last %s by %s\n",
+			      (unsigned long long)st->tampers, st->tampers == 1 ? "" : "s", when,
+			      st->last_tamper);
+	}
+	if (st->monitor)
+		strbuf_printf(out,
+			      "monitor: on; %llu notifications read (%llu of our own), %llu "
+			      "overruns\n",
+			      (unsigned long long)st->monitor_messages,
+			      (unsigned long long)st->monitor_own,
+			      (unsigned long long)st->monitor_overruns);
+	else
+		strbuf_puts(out, "monitor: off; only the periodic resync repairs the table\n");
+}
+
 void
 kn_daemon_format_status(const struct kn_daemon_stats *st, const char *node, const char *source,
 			const char *table, bool synced, struct strbuf *out)
 {
-	char when[64] = "never";
+	char when[64];
 
-	if (st->last_commit_time) {
-		struct tm tm;
-
-		gmtime_r(&st->last_commit_time, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	}
+	format_time(st->last_commit_time, when, sizeof(when));
 	strbuf_printf(out, "node: %s\n", node);
 	strbuf_printf(out, "source: %s\n", source);
 	strbuf_printf(out, "table: inet %s\n", table);
-	strbuf_printf(out, "state: %s\n", synced ? "synced" : "waiting for the first sync");
+	if (st->failing)
+		strbuf_printf(out,
+			      "state: failing: %llu commit%s in a row refused, next attempt in "
+			      "%.1f s%s\n",
+			      (unsigned long long)st->failing, st->failing == 1 ? "" : "s",
+			      (double)st->retry_in_ms / 1000,
+			      synced ? "; the last good ruleset stays in place" : "");
+	else
+		strbuf_printf(out, "state: %s\n", synced ? "synced" : "waiting for the first sync");
 	strbuf_printf(out, "last commit: %s (%.1f ms, %zu messages, %zu bytes)\n", when,
 		      st->last_commit_ms, st->last_batch_messages, st->last_batch_bytes);
 	strbuf_printf(out, "commits: %llu\nfailures: %llu\n", (unsigned long long)st->commits,
@@ -75,6 +133,23 @@ kn_daemon_format_status(const struct kn_daemon_stats *st, const char *node, cons
 	strbuf_printf(out, "source files: %zu (%zu failing), %zu invalid objects skipped\n",
 		      st->source_files, st->source_failed_files, st->invalid_objects);
 	strbuf_printf(out, "last error: %s\n", st->last_error[0] ? st->last_error : "none");
+	format_resyncs(st, out);
+}
+
+/* The head of one metric: "# HELP name help" and "# TYPE name type". */
+static void
+metric_head(struct strbuf *out, const char *name, const char *type, const char *help)
+{
+	strbuf_printf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A metric with one value and no labels. */
+static void
+metric_one(struct strbuf *out, const char *name, const char *type, const char *help,
+	   unsigned long long v)
+{
+	metric_head(out, name, type, help);
+	strbuf_printf(out, "%s %llu\n", name, v);
 }
 
 void
@@ -82,16 +157,12 @@ kn_daemon_format_metrics(const struct kn_daemon_stats *st, struct strbuf *out)
 {
 	uint64_t cum = 0;
 
-	strbuf_puts(out, "# HELP kube_nftd_commits_total Transactions committed to the kernel.\n"
-			 "# TYPE kube_nftd_commits_total counter\n");
-	strbuf_printf(out, "kube_nftd_commits_total %llu\n", (unsigned long long)st->commits);
-	strbuf_puts(out, "# HELP kube_nftd_commit_failures_total Transactions the kernel refused "
-			 "or that could not be sent.\n"
-			 "# TYPE kube_nftd_commit_failures_total counter\n");
-	strbuf_printf(out, "kube_nftd_commit_failures_total %llu\n",
-		      (unsigned long long)st->failures);
-	strbuf_puts(out, "# HELP kube_nftd_commit_duration_seconds Compile and commit time.\n"
-			 "# TYPE kube_nftd_commit_duration_seconds histogram\n");
+	metric_one(out, "kube_nftd_commits_total", "counter",
+		   "Transactions committed to the kernel.", st->commits);
+	metric_one(out, "kube_nftd_commit_failures_total", "counter",
+		   "Transactions the kernel refused or that could not be sent.", st->failures);
+	metric_head(out, "kube_nftd_commit_duration_seconds", "histogram",
+		    "Compile and commit time.");
 	for (size_t i = 0; i < KN_LATENCY_BUCKETS; i++) {
 		cum += st->latency_counts[i];
 		strbuf_printf(out, "kube_nftd_commit_duration_seconds_bucket{le=\"%g\"} %llu\n",
@@ -103,24 +174,29 @@ kn_daemon_format_metrics(const struct kn_daemon_stats *st, struct strbuf *out)
 	strbuf_printf(out, "kube_nftd_commit_duration_seconds_sum %g\n", st->latency_sum_ms / 1000);
 	strbuf_printf(out, "kube_nftd_commit_duration_seconds_count %llu\n",
 		      (unsigned long long)cum);
-	strbuf_puts(out, "# HELP kube_nftd_objects Objects in the daemon's store.\n"
-			 "# TYPE kube_nftd_objects gauge\n");
+	metric_head(out, "kube_nftd_objects", "gauge", "Objects in the daemon's store.");
 	strbuf_printf(out, "kube_nftd_objects{kind=\"Namespace\"} %zu\n",
 		      st->objects[KN_KIND_NAMESPACE]);
 	strbuf_printf(out, "kube_nftd_objects{kind=\"Pod\"} %zu\n", st->objects[KN_KIND_POD]);
 	strbuf_printf(out, "kube_nftd_objects{kind=\"NetworkPolicy\"} %zu\n",
 		      st->objects[KN_KIND_NETPOL]);
-	strbuf_puts(out, "# HELP kube_nftd_local_pods Pods of this node enforced.\n"
-			 "# TYPE kube_nftd_local_pods gauge\n");
-	strbuf_printf(out, "kube_nftd_local_pods %zu\n", st->local_pods);
-	strbuf_puts(out, "# HELP kube_nftd_set_elements Elements in the table's sets and maps.\n"
-			 "# TYPE kube_nftd_set_elements gauge\n");
-	strbuf_printf(out, "kube_nftd_set_elements %zu\n", st->elements);
-	strbuf_puts(out, "# HELP kube_nftd_last_commit_timestamp_seconds Time of the last "
-			 "successful commit.\n"
-			 "# TYPE kube_nftd_last_commit_timestamp_seconds gauge\n");
-	strbuf_printf(out, "kube_nftd_last_commit_timestamp_seconds %lld\n",
-		      (long long)st->last_commit_time);
+	metric_one(out, "kube_nftd_local_pods", "gauge", "Pods of this node enforced.",
+		   st->local_pods);
+	metric_one(out, "kube_nftd_set_elements", "gauge", "Elements in the table's sets and maps.",
+		   st->elements);
+	metric_one(out, "kube_nftd_last_commit_timestamp_seconds", "gauge",
+		   "Time of the last successful commit.", (unsigned long long)st->last_commit_time);
+	metric_one(out, "kube_nftd_commits_failing", "gauge",
+		   "Failed commits in a row (0: the last one succeeded).", st->failing);
+	metric_head(out, "kube_nftd_resyncs_total", "counter",
+		    "Full replacements of the table, by why the kernel's state was in doubt.");
+	for (int i = 0; i < KN_RESYNC_MAX; i++)
+		strbuf_printf(out, "kube_nftd_resyncs_total{reason=\"%s\"} %llu\n",
+			      kn_resync_reason_names[i], (unsigned long long)st->resyncs[i]);
+	metric_one(out, "kube_nftd_tamper_total", "counter",
+		   "Transactions of other processes that changed the table.", st->tampers);
+	metric_one(out, "kube_nftd_monitor_overruns_total", "counter",
+		   "Times nftables notifications were lost.", st->monitor_overruns);
 }
 
 int

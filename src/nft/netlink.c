@@ -297,6 +297,12 @@ kn_nl_get_stats(const struct kn_nl *nl, struct kn_nl_stats *ret)
 	*ret = nl->stats;
 }
 
+uint32_t
+kn_nl_portid(const struct kn_nl *nl)
+{
+	return nl->portid;
+}
+
 /* ---------------------------------------------------------------- batch */
 
 static void

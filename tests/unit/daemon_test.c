@@ -159,6 +159,24 @@ ATF_TC_BODY(metrics, tc)
 	ATF_CHECK(strstr(sb.buf, "_bucket{le=\"1\"} 2\n") != NULL);
 	ATF_CHECK(strstr(sb.buf, "_bucket{le=\"+Inf\"} 3\n") != NULL);
 	ATF_CHECK(strstr(sb.buf, "kube_nftd_objects{kind=\"Pod\"} 7\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_tamper_total 0\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_resyncs_total{reason=\"lost-events\"} 0\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_commits_failing 0\n") != NULL);
+	strbuf_reset(&sb);
+	st.tampers = 2;
+	st.resyncs[KN_RESYNC_START] = 1;
+	st.resyncs[KN_RESYNC_TAMPER] = 2;
+	st.monitor_overruns = 3;
+	st.failing = 4;
+	kn_daemon_format_metrics(&st, &sb);
+	ATF_CHECK(strstr(sb.buf,
+			 "# TYPE kube_nftd_tamper_total counter\nkube_nftd_tamper_total 2\n") !=
+		  NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_resyncs_total{reason=\"start\"} 1\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_resyncs_total{reason=\"tamper\"} 2\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_resyncs_total{reason=\"periodic\"} 0\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_monitor_overruns_total 3\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_commits_failing 4\n") != NULL);
 	ATF_REQUIRE_EQ(kn_daemon_write_metrics("m.prom", &st), 0);
 	f = fopen("m.prom", "r");
 	ATF_REQUIRE(f != NULL);
@@ -190,6 +208,35 @@ ATF_TC_BODY(status, tc)
 	kn_daemon_format_status(&st, "n1", "dir:/m", "kube-nftd", true, &sb);
 	ATF_CHECK(strstr(sb.buf, "last commit: 1970-01-02T00:00:00Z") != NULL);
 	ATF_CHECK(strstr(sb.buf, "last error: boom\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "resyncs: 0 (start 0, reload 0, failure 0, tamper 0, "
+				 "lost-events 0, periodic 0); no periodic resync\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "tampering: none seen\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "monitor: off;") != NULL);
+
+	/* Failing commits, tampering, the monitor. */
+	strbuf_reset(&sb);
+	st.failing = 3;
+	st.retry_in_ms = 3500;
+	st.resyncs[KN_RESYNC_START] = 1;
+	st.resyncs[KN_RESYNC_TAMPER] = 1;
+	st.resync_interval_s = 300;
+	st.tampers = 1;
+	st.last_tamper_time = 2 * 86400;
+	snprintf(st.last_tamper, sizeof(st.last_tamper), "nft (pid 12): deleted 4 rules");
+	st.monitor = true;
+	st.monitor_messages = 40;
+	kn_daemon_format_status(&st, "n1", "dir:/m", "kube-nftd", true, &sb);
+	ATF_CHECK(strstr(sb.buf,
+			 "state: failing: 3 commits in a row refused, next attempt in 3.5 s; "
+			 "the last good ruleset stays in place\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "resyncs: 2 (start 1, reload 0, failure 0, tamper 1, "
+				 "lost-events 0, periodic 0); periodic every 300 s\n") != NULL);
+	ATF_CHECK(strstr(sb.buf,
+			 "tampering: 1 change by other processes; last "
+			 "1970-01-03T00:00:00Z by nft (pid 12): deleted 4 rules\n") != NULL);
+	ATF_CHECK(
+		strstr(sb.buf, "monitor: on; 40 notifications read (0 of our own), 0 overruns\n") !=
+		NULL);
 	strbuf_free(&sb);
 }
 
