@@ -120,6 +120,11 @@ struct kn_guard_revocation {
  * enforce.  Free ret with kn_guard_revocation_free in any case. */
 size_t kn_guard_revoked(const struct kn_program *old, const struct kn_program *new,
 			struct kn_guard_revocation *ret);
+/* The same for the program p after an incremental compile's delta
+ * (program.h, kn_compiler_update): the pods p denies and the program
+ * before the delta did not. */
+size_t kn_guard_revoked_delta(const struct kn_program *p, const struct kn_delta *d,
+			      struct kn_guard_revocation *ret);
 void kn_guard_revocation_free(struct kn_guard_revocation *rv);
 
 #endif

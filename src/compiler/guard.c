@@ -490,6 +490,48 @@ kn_guard_revoked(const struct kn_program *old, const struct kn_program *new,
 	return ret->nsrcs;
 }
 
+static int
+elem_cmp_addr(const void *a, const void *b)
+{
+	return kn_addr_cmp(&((const struct kn_elem *)a)->addr, &((const struct kn_elem *)b)->addr);
+}
+
+size_t
+kn_guard_revoked_delta(const struct kn_program *p, const struct kn_delta *d,
+		       struct kn_guard_revocation *ret)
+{
+	size_t scap = 0;
+
+	if (d->old)
+		return kn_guard_revoked(d->old, p, ret);
+	/* The guard's chains are the same before and after a delta (its
+	 * mode is an option, and a new option compiles anew): the servers
+	 * are new's, and only the addresses the delta denies are new. */
+	if (kn_guard_revoked(NULL, p, ret) == 0)
+		return 0;
+	free(ret->srcs);
+	ret->srcs = NULL;
+	ret->nsrcs = 0;
+	for (size_t i = 0; i < d->nsets; i++) {
+		const struct kn_set_change *c = &d->sets[i];
+
+		if (!c->set || (strcmp(c->set->name, KN_GUARD_DENIED_V4) != 0 &&
+				strcmp(c->set->name, KN_GUARD_DENIED_V6) != 0))
+			continue;
+		if (c->patched) {
+			for (size_t k = 0; k < c->nadded; k++)
+				if (!bsearch(c->added[k], c->removed, c->nremoved,
+					     sizeof(*c->removed), elem_cmp_addr))
+					*VEC_PUSH(ret->srcs, ret->nsrcs, scap) = c->added[k]->addr;
+			continue;
+		}
+		for (size_t k = 0; k < c->set->nelems; k++)
+			if (!set_has(c->old, &c->set->elems[k].addr))
+				*VEC_PUSH(ret->srcs, ret->nsrcs, scap) = c->set->elems[k].addr;
+	}
+	return ret->nsrcs;
+}
+
 void
 kn_guard_revocation_free(struct kn_guard_revocation *rv)
 {
