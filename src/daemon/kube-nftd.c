@@ -119,12 +119,14 @@ struct daemon {
 	bool synced, full_resync;
 	struct kn_daemon_stats st;
 	uint64_t watchdog_usec;
-	/* The program the kernel holds, from the
-	 * last successful commit.  The next commit sends only the difference
-	 * from it (kn_nl_commit), unless full_resync; the guard compares it
-	 * with the new one to find the pods that lose access.  It is never
-	 * listed back from the kernel. */
-	struct kn_program *running;
+	/* The incremental compiler: its program is what the kernel holds
+	 * when committed is true (the last commit succeeded).  A commit
+	 * brings it up to date with the store's changes and sends only what
+	 * changed (kn_nl_commit_delta), unless full_resync; the guard looks
+	 * at the same changes to find the pods that lose access.  The
+	 * program is never listed back from the kernel. */
+	struct kn_compiler *cc;
+	bool committed;
 };
 
 static void
@@ -441,13 +443,16 @@ schedule(struct daemon *d)
  * the ruleset committed (the guard drops their packets anyway) and is
  * logged; the next revocation tries again for the pods it revokes. */
 static void
-guard_revoke(const struct kn_program *old, const struct kn_program *new)
+guard_revoke(const struct kn_program *old, const struct kn_program *new,
+	     const struct kn_delta *delta)
 {
 	struct kn_guard_revocation rv;
 	struct kn_ct_stats cst;
 	struct kn_err err;
+	size_t n =
+		delta ? kn_guard_revoked_delta(new, delta, &rv) : kn_guard_revoked(old, new, &rv);
 
-	if (kn_guard_revoked(old, new, &rv) > 0) {
+	if (n > 0) {
 		if (kn_ct_revoke(&rv, &cst, &err) < 0)
 			log_warn(
 				"api-guard: %zu pod%s lost access, open connections may remain: %s",
@@ -467,7 +472,7 @@ commit_now(struct daemon *d)
 	struct kn_compile_opts copts = {.node = d->cfg.node, .table = d->cfg.table};
 	struct kn_compile_stats cst;
 	struct kn_nl_stats nst;
-	struct kn_program *p;
+	const struct kn_program *p;
 	struct kn_err err;
 	double t0 = now_ms(), ms;
 	struct timespec rt0, rt1; /* realtime, for the benchmarks (-v) */
@@ -487,24 +492,36 @@ commit_now(struct daemon *d)
 	kn_timer_disarm(d->debounce);
 	d->first_pending_ms = 0;
 	clock_gettime(CLOCK_REALTIME, &rt0);
-	p = kn_compile(d->store, &copts, &cst);
-	/* A full replacement at start, on SIGHUP and after any failed
-	 * commit (the kernel state is then unknown); otherwise only the
-	 * difference from the running program. */
-	r = kn_nl_commit(d->nl, d->full_resync ? NULL : d->running, p, &err);
+	if (d->full_resync || !d->cc) {
+		/* A full compile and a full replacement at start, on SIGHUP
+		 * and after any failed commit (the kernel state is then
+		 * unknown). */
+		struct kn_compiler *cc = kn_compiler_new(d->store, &copts, &cst);
+
+		p = kn_compiler_program(cc);
+		r = kn_nl_apply(d->nl, p, &err);
+		/* Pods that lost API access lose their open connections:
+		 * compared with the program committed last, or, when the
+		 * kernel's is unknown, every pod the guard denies. */
+		if (r == 0)
+			guard_revoke(d->cc && d->committed ? kn_compiler_program(d->cc) : NULL, p,
+				     NULL);
+		kn_compiler_free(d->cc);
+		d->cc = cc;
+	} else {
+		/* Otherwise only what changed since the last commit. */
+		const struct kn_delta *delta = kn_compiler_update(d->cc, &cst);
+
+		p = kn_compiler_program(d->cc);
+		r = kn_nl_commit_delta(d->nl, p, delta, &err);
+		if (r == 0)
+			guard_revoke(NULL, p, delta);
+	}
 	clock_gettime(CLOCK_REALTIME, &rt1);
+	d->committed = r == 0;
 	if (r < 0)
 		d->full_resync = true;
 	ms = now_ms() - t0;
-	/* Pods that lost API access lose their open connections; the
-	 * committed program is kept for the next comparison. */
-	if (r == 0) {
-		guard_revoke(d->running, p);
-		kn_program_free(d->running);
-		d->running = p;
-	} else {
-		kn_program_free(p);
-	}
 	if (r < 0) {
 		d->st.failures++;
 		snprintf(d->st.last_error, sizeof(d->st.last_error), "%s", err.msg);
@@ -1018,8 +1035,8 @@ out:
 	kn_timer_free(d.retry);
 	kn_timer_free(d.watchdog);
 	kn_nl_close(d.nl);
+	kn_compiler_free(d.cc);
 	kn_store_free(d.store);
-	kn_program_free(d.running); /* planner, api-guard */
 	if (d.sigfd >= 0)
 		close(d.sigfd);
 	kn_loop_free(d.loop);
