@@ -119,10 +119,12 @@ struct nsent {
 };
 
 /* Every address of every pod in the store, with its pod: a multimap
- * with linear probing, at most half full. */
+ * with linear probing, at most half full.  A slot names the address by
+ * its pod and its index there (16 bytes a slot, not 32). */
 struct ai_slot {
-	struct kn_addr a;
 	const struct kn_pod *pod; /* NULL: empty */
+	uint32_t hash;		  /* addr_hash, whose low bits pick the slot */
+	uint32_t ip;		  /* the address: pod->ips[ip] */
 };
 
 struct addr_index {
@@ -214,6 +216,12 @@ addr_eq(const struct kn_addr *a, const struct kn_addr *b)
 	       memcmp(a->bytes, b->bytes, (size_t)kn_addr_len(a->family)) == 0;
 }
 
+static const struct kn_addr *
+ai_addr(const struct ai_slot *e)
+{
+	return &e->pod->ips[e->ip];
+}
+
 /* Makes room for n entries in all. */
 static void
 ai_reserve(struct addr_index *ai, size_t n)
@@ -232,7 +240,7 @@ ai_reserve(struct addr_index *ai, size_t n)
 
 		if (!old[k].pod)
 			continue;
-		for (i = addr_hash(&old[k].a) & (cap - 1); ai->v[i].pod; i = (i + 1) & (cap - 1))
+		for (i = old[k].hash & (cap - 1); ai->v[i].pod; i = (i + 1) & (cap - 1))
 			;
 		ai->v[i] = old[k];
 	}
@@ -240,29 +248,30 @@ ai_reserve(struct addr_index *ai, size_t n)
 }
 
 static void
-ai_put(struct addr_index *ai, const struct kn_addr *a, const struct kn_pod *pod)
+ai_put(struct addr_index *ai, const struct kn_pod *pod, size_t ip)
 {
+	uint32_t h = (uint32_t)addr_hash(&pod->ips[ip]);
 	size_t i;
 
 	ai_reserve(ai, ai->n + 1);
-	i = addr_hash(a) & (ai->cap - 1);
-	while (ai->v[i].pod)
-		i = (i + 1) & (ai->cap - 1);
-	ai->v[i].a = *a;
+	for (i = h & (ai->cap - 1); ai->v[i].pod; i = (i + 1) & (ai->cap - 1))
+		;
 	ai->v[i].pod = pod;
+	ai->v[i].hash = h;
+	ai->v[i].ip = (uint32_t)ip;
 	ai->n++;
 }
 
 /* Backward-shift deletion, as in the store's table. */
 static void
-ai_del(struct addr_index *ai, const struct kn_addr *a, const struct kn_pod *pod)
+ai_del(struct addr_index *ai, const struct kn_pod *pod, size_t ip)
 {
 	size_t mask = ai->cap - 1, i, j;
 
 	if (!ai->cap)
 		return;
-	for (i = addr_hash(a) & mask; ai->v[i].pod; i = (i + 1) & mask)
-		if (ai->v[i].pod == pod && addr_eq(&ai->v[i].a, a))
+	for (i = (uint32_t)addr_hash(&pod->ips[ip]) & mask; ai->v[i].pod; i = (i + 1) & mask)
+		if (ai->v[i].pod == pod && ai->v[i].ip == ip)
 			break;
 	if (!ai->v[i].pod)
 		return;
@@ -274,7 +283,7 @@ ai_del(struct addr_index *ai, const struct kn_addr *a, const struct kn_pod *pod)
 		j = (j + 1) & mask;
 		if (!ai->v[j].pod)
 			break;
-		home = addr_hash(&ai->v[j].a) & mask;
+		home = ai->v[j].hash & mask;
 		if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
 			continue;
 		ai->v[i] = ai->v[j];
@@ -288,9 +297,9 @@ ai_pod(struct addr_index *ai, const struct kn_pod *pod, bool add)
 {
 	for (size_t i = 0; pod && i < pod->nips; i++) {
 		if (add)
-			ai_put(ai, &pod->ips[i], pod);
+			ai_put(ai, pod, i);
 		else
-			ai_del(ai, &pod->ips[i], pod);
+			ai_del(ai, pod, i);
 	}
 }
 
@@ -950,15 +959,16 @@ patch_addr(struct kn_compiler *cc, struct gen *g, const struct kn_addr *a, struc
 	struct kn_set *s = g->set, *t = cc->tmp[family_index(a)];
 	size_t lo, hi, n = 0, i, j, mask = cc->ai.cap ? cc->ai.cap - 1 : 0;
 	struct kn_elem *seg;
+	uint32_t h;
 
 	/* An address inside an ipBlock is never a pod's element: the
 	 * block's range holds it. */
 	if (g->kind == GEN_PEERS && np_addr_in_blocks(frag_rule(g), a))
 		return;
 	tmp_clear(cc);
-	for (i = cc->ai.cap ? addr_hash(a) & mask : 0; cc->ai.cap && cc->ai.v[i].pod;
-	     i = (i + 1) & mask)
-		if (addr_eq(&cc->ai.v[i].a, a))
+	h = (uint32_t)addr_hash(a);
+	for (i = h & mask; cc->ai.cap && cc->ai.v[i].pod; i = (i + 1) & mask)
+		if (cc->ai.v[i].hash == h && addr_eq(ai_addr(&cc->ai.v[i]), a))
 			contribute(cc, g, cc->ai.v[i].pod);
 	/* Only the elements of a; a pod's other addresses have their own
 	 * turn when they are dirty. */
@@ -1007,6 +1017,10 @@ patch_addr(struct kn_compiler *cc, struct gen *g, const struct kn_addr *a, struc
 		}
 	}
 	t->nelems = 0;
+	if (n == 0 && hi == lo) {
+		free(seg);
+		return;
+	}
 	if (n != hi - lo)
 		grow_array((void **)&s->elems, &s->cap, s->nelems - (hi - lo) + n,
 			   sizeof(*s->elems));
