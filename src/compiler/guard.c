@@ -454,7 +454,8 @@ elem_addr_cmp(const void *key, const void *elem)
 static bool
 set_has(const struct kn_set *s, const struct kn_addr *a)
 {
-	return s && bsearch(a, s->elems, s->nelems, sizeof(*s->elems), elem_addr_cmp);
+	/* An empty set may have no array: bsearch wants one. */
+	return s && s->nelems && bsearch(a, s->elems, s->nelems, sizeof(*s->elems), elem_addr_cmp);
 }
 
 size_t
@@ -520,7 +521,8 @@ kn_guard_revoked_delta(const struct kn_program *p, const struct kn_delta *d,
 			continue;
 		if (c->patched) {
 			for (size_t k = 0; k < c->nadded; k++)
-				if (!bsearch(c->added[k], c->removed, c->nremoved,
+				if (c->nremoved == 0 ||
+				    !bsearch(c->added[k], c->removed, c->nremoved,
 					     sizeof(*c->removed), elem_cmp_addr))
 					*VEC_PUSH(ret->srcs, ret->nsrcs, scap) = c->added[k]->addr;
 			continue;

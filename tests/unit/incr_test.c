@@ -531,8 +531,10 @@ check_revoked(const struct kn_program *old, const struct kn_program *new, const 
 
 	kn_guard_revoked(old, new, &a);
 	kn_guard_revoked_delta(new, d, &b);
-	qsort(a.srcs, a.nsrcs, sizeof(*a.srcs), addr_cmp_void);
-	qsort(b.srcs, b.nsrcs, sizeof(*b.srcs), addr_cmp_void);
+	if (a.nsrcs > 1)
+		qsort(a.srcs, a.nsrcs, sizeof(*a.srcs), addr_cmp_void);
+	if (b.nsrcs > 1)
+		qsort(b.srcs, b.nsrcs, sizeof(*b.srcs), addr_cmp_void);
 	ATF_CHECK_EQ_MSG(a.nsrcs, b.nsrcs, "%s: %zu pods lose API access, the delta says %zu",
 			 where, a.nsrcs, b.nsrcs);
 	for (size_t i = 0; i < a.nsrcs && i < b.nsrcs; i++)
