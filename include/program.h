@@ -217,8 +217,6 @@ struct kn_delta {
 void kn_delta_clear(struct kn_delta *d);
 /* Frees the arrays too. */
 void kn_delta_free(struct kn_delta *d);
-/* True when the delta changes nothing. */
-bool kn_delta_empty(const struct kn_delta *d);
 /* A set or chain that belongs to no program (kn_delta_clear frees those
  * of a delta). */
 void kn_set_free(struct kn_set *s);

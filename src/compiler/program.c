@@ -414,15 +414,3 @@ kn_delta_free(struct kn_delta *d)
 	free(d->chains);
 	memset(d, 0, sizeof(*d));
 }
-
-bool
-kn_delta_empty(const struct kn_delta *d)
-{
-	for (size_t i = 0; i < d->nsets; i++) {
-		const struct kn_set_change *c = &d->sets[i];
-
-		if (!c->patched || c->nremoved || c->nadded)
-			return false;
-	}
-	return !d->old && d->nchains == 0;
-}
