@@ -87,13 +87,8 @@ key_hash(enum kn_kind kind, const char *ns, const char *name)
 	h = hash64(name, strlen(name) + 1, h);
 	/* FNV-1a mixes the last bytes poorly into the low bits, which pick
 	 * the slot; names like pod-1234 differ only there.  A final
-	 * avalanche (murmur3's fmix64) spreads them. */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	 * avalanche spreads them. */
+	return hash_mix64(h);
 }
 
 static bool
