@@ -73,7 +73,6 @@ struct gen {
 	struct frag *frag; /* GEN_PEERS, GEN_NAMED */
 	struct kn_addr *dirty;
 	size_t ndirty, dirty_cap;
-	size_t change; /* this update's entry in the delta, or NONE */
 };
 
 /* A compiled policy: one that selects a local pod. */
@@ -578,7 +577,6 @@ hook_set(void *arg, struct kn_set *s, enum np_set_role role, enum dir d, size_t 
 	g->d = d;
 	g->rule = rule;
 	g->frag = f;
-	g->change = NONE;
 }
 
 static const struct np_hooks frag_hooks = {hook_chain, hook_set, NULL};
@@ -839,7 +837,6 @@ gen_init(struct gen *g, struct kn_set *s, enum gen_kind kind, enum dir d)
 	g->set = s;
 	g->kind = kind;
 	g->d = d;
-	g->change = NONE;
 }
 
 /* The elements of pod's addresses in g are to be computed again. */
