@@ -46,8 +46,8 @@ const char *const np_dir_name[2] = {"ingress", "egress"};
 
 #define POD_LOCAL 1u
 
-bool
-np_pod_is_peer(const struct kn_pod *pod)
+static bool
+pod_is_peer(const struct kn_pod *pod)
 {
 	/* Finished pods may have handed their address to a new pod;
 	 * hostNetwork pods carry the node's address, not their own. */
@@ -55,9 +55,15 @@ np_pod_is_peer(const struct kn_pod *pod)
 }
 
 bool
+np_pod_is_peer(const struct kn_pod *pod)
+{
+	return pod_is_peer(pod);
+}
+
+bool
 np_pod_is_local(const struct kn_pod *pod, const char *node)
 {
-	return np_pod_is_peer(pod) && (!node || (pod->node && strcmp(pod->node, node) == 0));
+	return pod_is_peer(pod) && (!node || (pod->node && strcmp(pod->node, node) == 0));
 }
 
 static int
@@ -200,7 +206,7 @@ for_each_peer_pod(const struct ctx *c, const struct kn_netpol *np, const struct 
 		for (size_t i = 0; i < nsv->pod_count; i++) {
 			const struct kn_pod *pod = c->pods[nsv->pod_first + i];
 
-			if (!np_pod_is_peer(pod))
+			if (!pod_is_peer(pod))
 				continue;
 			for (size_t k = 0; k < rule->npeers; k++) {
 				const struct kn_selector *ps = rule->peers[k].pod_sel;
@@ -361,8 +367,8 @@ fill_port_set(const struct kn_np_rule *rule, struct kn_set *s)
 	free(v);
 }
 
-bool
-np_rule_has_ip_block(const struct kn_np_rule *rule)
+static bool
+rule_has_ip_block(const struct kn_np_rule *rule)
 {
 	for (size_t k = 0; k < rule->npeers; k++)
 		if (rule->peers[k].has_ip_block)
@@ -370,8 +376,10 @@ np_rule_has_ip_block(const struct kn_np_rule *rule)
 	return false;
 }
 
-bool
-np_addr_in_blocks(const struct kn_np_rule *rule, const struct kn_addr *addr)
+/* True when the address lies in one of the rule's ipBlocks, outside
+ * that block's except entries. */
+static bool
+addr_in_blocks(const struct kn_np_rule *rule, const struct kn_addr *addr)
 {
 	for (size_t k = 0; k < rule->npeers; k++) {
 		const struct kn_np_peer *peer = &rule->peers[k];
@@ -394,9 +402,9 @@ np_addr_in_blocks(const struct kn_np_rule *rule, const struct kn_addr *addr)
  * pod's addresses inside the rule's ipBlocks: a block names addresses,
  * not pods, so a pod's IPv6 address is not allowed because its IPv4
  * one lies in an IPv4 block. */
-void
-np_named_elems(const struct kn_np_rule *rule, const struct kn_pod *pod, struct kn_set *v4,
-	       struct kn_set *v6, bool only_blocks)
+static void
+add_named_for_pod(const struct kn_np_rule *rule, const struct kn_pod *pod, struct kn_set *v4,
+		  struct kn_set *v6, bool only_blocks)
 {
 	char comment[KN_COMMENT_MAX + 1];
 
@@ -416,7 +424,7 @@ np_named_elems(const struct kn_np_rule *rule, const struct kn_pod *pod, struct k
 				struct kn_set *s = pod->ips[a].family == AF_INET6 ? v6 : v4;
 				struct kn_elem *e;
 
-				if (only_blocks && !np_addr_in_blocks(rule, &pod->ips[a]))
+				if (only_blocks && !addr_in_blocks(rule, &pod->ips[a]))
 					continue;
 				e = kn_set_add_elem(s);
 
@@ -430,6 +438,25 @@ np_named_elems(const struct kn_np_rule *rule, const struct kn_pod *pod, struct k
 	}
 }
 
+bool
+np_rule_has_ip_block(const struct kn_np_rule *rule)
+{
+	return rule_has_ip_block(rule);
+}
+
+bool
+np_addr_in_blocks(const struct kn_np_rule *rule, const struct kn_addr *addr)
+{
+	return addr_in_blocks(rule, addr);
+}
+
+void
+np_named_elems(const struct kn_np_rule *rule, const struct kn_pod *pod, struct kn_set *v4,
+	       struct kn_set *v6, bool only_blocks)
+{
+	add_named_for_pod(rule, pod, v4, v6, only_blocks);
+}
+
 struct named_fill {
 	const struct kn_np_rule *rule;
 	struct kn_set *v4, *v6;
@@ -440,7 +467,7 @@ named_fill_pod(void *arg, const struct kn_pod *pod)
 {
 	struct named_fill *f = arg;
 
-	np_named_elems(f->rule, pod, f->v4, f->v6, false);
+	add_named_for_pod(f->rule, pod, f->v4, f->v6, false);
 }
 
 /* ------------------------------------------------------------ rules */
@@ -540,12 +567,12 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 			 * (destination) pod; only local ones are dispatched
 			 * to this chain. */
 			for (size_t i = 0; i < nlocal_sel; i++)
-				np_named_elems(rule, local_sel[i], ns[0], ns[1], false);
+				add_named_for_pod(rule, local_sel[i], ns[0], ns[1], false);
 		} else if (!has_peers) {
 			/* Egress to anywhere: any pod that declares the port. */
 			for (size_t i = 0; i < c->npods; i++)
-				if (np_pod_is_peer(c->pods[i]))
-					np_named_elems(rule, c->pods[i], ns[0], ns[1], false);
+				if (pod_is_peer(c->pods[i]))
+					add_named_for_pod(rule, c->pods[i], ns[0], ns[1], false);
 		} else {
 			/* Egress: resolved on the destination, which must be a
 			 * selected pod or a pod inside one of the ipBlocks;
@@ -554,11 +581,11 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 
 			for_each_peer_pod(c, np, rule, named_fill_pod, &f);
 			/* Every pod is a candidate only when there are blocks. */
-			if (np_rule_has_ip_block(rule)) {
+			if (rule_has_ip_block(rule)) {
 				for (size_t i = 0; i < c->npods; i++)
-					if (np_pod_is_peer(c->pods[i]))
-						np_named_elems(rule, c->pods[i], ns[0], ns[1],
-							       true);
+					if (pod_is_peer(c->pods[i]))
+						add_named_for_pod(rule, c->pods[i], ns[0], ns[1],
+								  true);
 			}
 		}
 		kn_set_finalize(ns[0]);
