@@ -756,6 +756,87 @@ ATF_TC_BODY(large_set_one_change, tc)
 	kn_program_free(b);
 }
 
+/* A delta that names a set re-created under its name (here its type
+ * changes): the rules that use it are rewritten though their chain is
+ * not in the delta; the kernel model checks the order. */
+ATF_TC_WITHOUT_HEAD(delta_set_recreated);
+ATF_TC_BODY(delta_set_recreated, tc)
+{
+	struct kn_set_change sc;
+	struct kn_delta d;
+	struct kn_program *p[2];
+	struct kn_plan *plan = NULL;
+	struct kn_err err = {""};
+	struct model m;
+
+	for (int i = 0; i < 2; i++) {
+		struct kn_chain *c, *o;
+		struct kn_rule *r;
+		struct kn_set *s;
+
+		p[i] = kn_program_new("t");
+		s = kn_program_add_set(p[i], "s", KN_KEY_IPV4, i == 0, "peers");
+		add4(s, "10.0.0.1", NULL, NULL, "ns/a");
+		kn_program_add_set(p[i], "other", KN_KEY_IPV4, true, NULL);
+		c = kn_program_add_base_chain(p[i], "in", KN_HOOK_INPUT, 0, NULL);
+		r = kn_chain_add_rule(c, AF_INET);
+		kn_rule_add_match(r, KN_MATCH_SADDR_SET, "s");
+		kn_rule_set_verdict(r, KN_VERDICT_ACCEPT, NULL);
+		o = kn_program_add_chain(p[i], "unrelated", NULL);
+		r = kn_chain_add_rule(o, AF_INET);
+		kn_rule_add_match(r, KN_MATCH_SADDR_SET, "other");
+		kn_rule_set_verdict(r, KN_VERDICT_ACCEPT, NULL);
+	}
+	memset(&d, 0, sizeof(d));
+	memset(&sc, 0, sizeof(sc));
+	sc.old = p[0]->sets[0];
+	sc.set = p[1]->sets[0];
+	d.sets = &sc;
+	d.nsets = 1;
+	ATF_REQUIRE_EQ_MSG(kn_plan_delta(p[1], &d, NULL, &plan, &err), 0, "%s", err.msg);
+	ATF_REQUIRE_EQ(plan->ndel_sets, 1);
+	ATF_REQUIRE_EQ(plan->nadd_sets, 1);
+	ATF_REQUIRE_EQ(plan->nflush, 1);
+	ATF_CHECK_STREQ(plan->flush[0]->name, "in");
+	ATF_REQUIRE_EQ(plan->nfill, 1);
+	ATF_CHECK_STREQ(plan->fill[0]->name, "in");
+	m_load(&m, p[0]);
+	m_play(&m, plan);
+	m_check(&m, p[1], plan);
+	m_free(&m);
+	kn_plan_free(plan);
+	kn_program_free(p[0]);
+	kn_program_free(p[1]);
+}
+
+/* A chain re-created under its name cannot come from a delta without
+ * every map element and jump that points at it: the table is replaced
+ * instead. */
+ATF_TC_WITHOUT_HEAD(delta_chain_recreated);
+ATF_TC_BODY(delta_chain_recreated, tc)
+{
+	struct kn_program *a = vmap_prog(), *b = vmap_prog();
+	struct kn_chain_change cc;
+	struct kn_delta d;
+	struct kn_plan *plan = NULL;
+	struct kn_err err = {""};
+
+	add4(a->sets[0], "10.0.0.1", NULL, "g", "ns/a");
+	add4(b->sets[0], "10.0.0.1", NULL, "g", "ns/a");
+	drop_chain(a, "g", NULL);
+	kn_program_add_chain(b, "g", "another comment");
+	memset(&d, 0, sizeof(d));
+	cc.old = a->chains[1];
+	cc.chain = b->chains[1];
+	d.chains = &cc;
+	d.nchains = 1;
+	ATF_CHECK_EQ(kn_plan_delta(b, &d, NULL, &plan, &err), -ENOTSUP);
+	ATF_CHECK(strstr(err.msg, "chain g") != NULL);
+	ATF_CHECK(plan == NULL);
+	kn_program_free(a);
+	kn_program_free(b);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, identical_is_empty);
@@ -775,5 +856,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, interval_end_at_zero);
 	ATF_TP_ADD_TC(tp, unsorted_and_invalid);
 	ATF_TP_ADD_TC(tp, large_set_one_change);
+	ATF_TP_ADD_TC(tp, delta_set_recreated);
+	ATF_TP_ADD_TC(tp, delta_chain_recreated);
 	return atf_no_error();
 }
