@@ -22,6 +22,7 @@
 #ifndef KN_GUARD_H
 #define KN_GUARD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +73,28 @@ struct kn_compile_stats;
 void kn_guard_compile(struct kn_program *p, struct kn_store *s, const struct kn_compile_opts *opts,
 		      struct kn_compile_stats *st);
 
+/* The parts of kn_guard_compile, for the incremental compiler (netpol.h,
+ * kn_compiler), which keeps the guard's sets up to date pod by pod.
+ *
+ * kn_guard_mode_of: the mode opts ask for (KN_GUARD_DEFAULT is audit).
+ * kn_guard_add_sets: the four sets, empty.  kn_guard_fill_servers: the
+ * server sets' elements (finalized), returns their number.
+ * kn_guard_judge: false when the guard does not judge the pod (not on
+ * node, hostNetwork, finished, no address); else the pod's verdict.
+ * kn_guard_denied_elems: a judged pod's elements of the denied sets
+ * (none when allowed), not finalized.  kn_guard_add_chains: the chains. */
+enum kn_guard_mode kn_guard_mode_of(const struct kn_compile_opts *opts);
+void kn_guard_add_sets(struct kn_program *p, struct kn_set *servers[2], struct kn_set *denied[2]);
+size_t kn_guard_fill_servers(struct kn_store *s, const struct kn_compile_opts *opts,
+			     struct kn_set *servers[2]);
+struct kn_rbac;
+struct kn_api_verdict;
+bool kn_guard_judge(struct kn_rbac *rbac, const struct kn_pod *pod, const char *node,
+		    struct kn_api_verdict *ret);
+void kn_guard_denied_elems(const struct kn_pod *pod, const struct kn_api_verdict *v,
+			   struct kn_set *denied[2]);
+void kn_guard_add_chains(struct kn_program *p, enum kn_guard_mode mode);
+
 /* The mode a compiled program enforces (off when it has no guard). */
 enum kn_guard_mode kn_guard_program_mode(const struct kn_program *p);
 
@@ -97,6 +120,11 @@ struct kn_guard_revocation {
  * enforce.  Free ret with kn_guard_revocation_free in any case. */
 size_t kn_guard_revoked(const struct kn_program *old, const struct kn_program *new,
 			struct kn_guard_revocation *ret);
+/* The same for the program p after an incremental compile's delta
+ * (program.h, kn_compiler_update): the pods p denies and the program
+ * before the delta did not. */
+size_t kn_guard_revoked_delta(const struct kn_program *p, const struct kn_delta *d,
+			      struct kn_guard_revocation *ret);
 void kn_guard_revocation_free(struct kn_guard_revocation *rv);
 
 #endif

@@ -37,4 +37,34 @@ struct kn_compile_stats {
 struct kn_program *kn_compile(struct kn_store *s, const struct kn_compile_opts *opts,
 			      struct kn_compile_stats *stats);
 
+/* The incremental compiler: the program of kn_compile, kept up to date
+ * with the store at the cost of what changed.
+ *
+ * kn_compiler_new compiles the whole store, as kn_compile does, and
+ * starts the store's journal (store.h); the compiler must be the
+ * journal's only reader, and the store must outlive it.
+ * kn_compiler_update brings the program up to date with the changes the
+ * journal recorded since, recompiling only the policies, group chains and
+ * set elements they touch (or everything, when the journal overflowed),
+ * and returns what it changed (program.h), valid until the next update.
+ * The program is always the one kn_compile would give for the store.
+ * opts is copied, except the strings of guard_bootstrap, which must
+ * outlive the compiler.  kn_compiler_free leaves the journal running (a
+ * new compiler, made before the old one is freed, reads it); it keeps at
+ * most KN_COMPILER_MAX_CHANGES objects. */
+struct kn_compiler;
+
+/* The most changed objects an update handles one by one: past this, one
+ * compile of the whole store is cheaper (about 30 us per changed pod, 5 ms
+ * for the whole 10,000-pod benchmark cluster) and the journal stops
+ * keeping old versions. */
+#define KN_COMPILER_MAX_CHANGES 256
+
+struct kn_compiler *kn_compiler_new(struct kn_store *s, const struct kn_compile_opts *opts,
+				    struct kn_compile_stats *stats);
+void kn_compiler_free(struct kn_compiler *cc);
+const struct kn_delta *kn_compiler_update(struct kn_compiler *cc, struct kn_compile_stats *stats);
+/* The program, owned by the compiler and changed by every update. */
+const struct kn_program *kn_compiler_program(const struct kn_compiler *cc);
+
 #endif

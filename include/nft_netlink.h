@@ -48,6 +48,13 @@ int kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err
 int kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn_program *new,
 		 struct kn_err *err);
 
+/* The same, from what an incremental compile changed (netpol.h,
+ * kn_compiler_update): the kernel holds the program as it was before the
+ * delta, p is the program after it.  Only the objects the delta names
+ * are compared (kn_plan_delta).  Errors as kn_nl_commit. */
+int kn_nl_commit_delta(struct kn_nl *nl, const struct kn_program *p, const struct kn_delta *delta,
+		       struct kn_err *err);
+
 /* Deletes table inet NAME.  Returns 0 also when there was none. */
 int kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err);
 

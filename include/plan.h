@@ -55,8 +55,10 @@ struct kn_plan_opts {
 
 /* Element changes of a set or map that old and new define alike. */
 struct kn_plan_elems {
-	const struct kn_set *old, *set; /* the set in old and in new */
-	const struct kn_elem **del;	/* elements of old, in key order */
+	/* The set in old (NULL when an incremental compile patched it in
+	 * place: kn_plan_delta) and in new. */
+	const struct kn_set *old, *set;
+	const struct kn_elem **del; /* elements of old, in key order */
 	size_t ndel;
 	const struct kn_elem **add; /* elements of new, in key order */
 	size_t nadd;
@@ -107,6 +109,16 @@ struct kn_plan {
  * names or keys, unsorted or overlapping ranges). */
 int kn_plan_diff(const struct kn_program *old, const struct kn_program *new,
 		 const struct kn_plan_opts *opts, struct kn_plan **ret, struct kn_err *err);
+
+/* The same plan, from what an incremental compile changed (program.h,
+ * kn_compiler_update): only the sets and chains the delta names are
+ * compared, in time linear in their size, not in the program's.  new is
+ * the program after the change; plan->old is NULL (or delta->old when the
+ * delta replaced the whole program: then this is kn_plan_diff).  Errors
+ * as kn_plan_diff; -ENOTSUP also when a chain is re-created under its
+ * name (a definition changed: the table is replaced instead). */
+int kn_plan_delta(const struct kn_program *new, const struct kn_delta *delta,
+		  const struct kn_plan_opts *opts, struct kn_plan **ret, struct kn_err *err);
 void kn_plan_free(struct kn_plan *plan);
 
 /* True when the plan changes nothing. */

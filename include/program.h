@@ -172,4 +172,54 @@ bool kn_program_equal(const struct kn_program *a, const struct kn_program *b);
  * character. */
 char *kn_comment_dup(const char *s);
 
+/* The order kn_set_finalize sorts elements in (by key: address, protocol,
+ * port, then the ends of ranges); 0 for elements of the same key. */
+int kn_elem_cmp(const struct kn_elem *a, const struct kn_elem *b);
+
+/* ------------------------------------------------------------ deltas
+ *
+ * What an incremental compile changed in its program (netpol.h,
+ * kn_compiler_update), so that the planner compares only that (plan.h,
+ * kn_plan_delta).  A set or chain of the program that no change names is
+ * the very object it was before, untouched.  What went (old sets and
+ * chains, elements taken out of a set) belongs to the delta, so that the
+ * planner can still name what the kernel holds.
+ */
+struct kn_set_change {
+	struct kn_set *old;	  /* the set before (owned); NULL: created, or patched */
+	const struct kn_set *set; /* the set now, in the program; NULL: removed */
+	/* Patched: the set object stayed (old is NULL) and only these
+	 * elements changed.  removed: taken out (owned), in key order;
+	 * added: now in set->elems, in key order. */
+	bool patched;
+	struct kn_elem *removed;
+	size_t nremoved, removed_cap;
+	const struct kn_elem **added;
+	size_t nadded;
+};
+
+struct kn_chain_change {
+	struct kn_chain *old;	      /* the chain before (owned); NULL: created */
+	const struct kn_chain *chain; /* the chain now, in the program; NULL: removed */
+};
+
+struct kn_delta {
+	/* Not NULL: the program was compiled anew as a whole, and this is
+	 * the one it replaces (owned); the lists below are then empty. */
+	struct kn_program *old;
+	struct kn_set_change *sets;
+	size_t nsets, sets_cap;
+	struct kn_chain_change *chains;
+	size_t nchains, chains_cap;
+};
+
+/* Frees what the delta owns and empties it (the arrays are kept). */
+void kn_delta_clear(struct kn_delta *d);
+/* Frees the arrays too. */
+void kn_delta_free(struct kn_delta *d);
+/* A set or chain that belongs to no program (kn_delta_clear frees those
+ * of a delta). */
+void kn_set_free(struct kn_set *s);
+void kn_chain_free(struct kn_chain *c);
+
 #endif

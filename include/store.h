@@ -64,4 +64,36 @@ typedef void (*kn_store_visit_cb)(void *arg, const struct kn_object *obj, const 
 size_t kn_store_foreach(const struct kn_store *s, enum kn_kind kind, kn_store_visit_cb cb,
 			void *arg);
 
+/* The journal: what changed since it was last taken.  For every object
+ * put or deleted, the store keeps the version it had then (none when the
+ * object did not exist) instead of freeing it, so that an incremental
+ * compile (netpol.h, kn_compiler) knows what a change affected: a pod's
+ * old labels and addresses, a namespace's old labels.  A key changed many
+ * times is recorded once, with its oldest version.
+ *
+ * The journal is bounded: past max changed objects it drops what it holds
+ * and only says that it overflowed, and its reader starts over from the
+ * whole store (a load or a relist changes everything anyway, and one
+ * full compile is then cheaper than thousands of small ones). */
+struct kn_store_change {
+	enum kn_kind kind;
+	char *ns, *name;      /* the key; ns NULL for cluster-scoped kinds */
+	struct kn_object old; /* kind KN_KIND_OTHER: the object did not exist */
+};
+
+struct kn_store_journal {
+	struct kn_store_change *v; /* in the order the keys first changed */
+	size_t n;
+	bool overflow; /* more than max objects changed: v is empty */
+};
+
+/* Starts recording, at most max objects (0 stops and drops the
+ * journal).  Whatever was recorded before is dropped. */
+void kn_store_journal_start(struct kn_store *s, size_t max);
+/* Hands the journal over and starts a new one.  Release it with
+ * kn_store_journal_release once the old versions are no longer needed;
+ * the store does not use them. */
+void kn_store_journal_take(struct kn_store *s, struct kn_store_journal *ret);
+void kn_store_journal_release(struct kn_store_journal *j);
+
 #endif

@@ -48,6 +48,10 @@ char *strbuf_steal(struct strbuf *sb);
 
 /* 64-bit FNV-1a, used for stable short names. */
 uint64_t hash64(const void *data, size_t len, uint64_t seed);
+/* murmur3's finalizer (fmix64): every input bit reaches every output
+ * bit, so that the low bits of a hash table's slot index depend on all of
+ * the key (FNV-1a leaves the last bytes in the high bits). */
+uint64_t hash_mix64(uint64_t h);
 #define HASH64_SEED 0xcbf29ce484222325ULL
 
 int str_cmp_ptr(const void *a, const void *b); /* qsort of char * */

@@ -205,8 +205,8 @@ collect_servers(struct kn_store *s, const struct kn_compile_opts *o, struct dest
  * concatenated interval set, so the port ranges of one address and
  * protocol are merged (an extra address given without a port covers the
  * endpoint's port, say); the first source names the element. */
-static size_t
-fill_servers(struct kn_store *s, const struct kn_compile_opts *o, struct kn_set *sets[2])
+size_t
+kn_guard_fill_servers(struct kn_store *s, const struct kn_compile_opts *o, struct kn_set *sets[2])
 {
 	struct dest *v = NULL;
 	size_t n = collect_servers(s, o, &v), nelems = 0;
@@ -252,6 +252,36 @@ guarded(const struct kn_pod *pod, const char *node)
 	return !node || (pod->node && strcmp(pod->node, node) == 0);
 }
 
+bool
+kn_guard_judge(struct kn_rbac *rbac, const struct kn_pod *pod, const char *node,
+	       struct kn_api_verdict *ret)
+{
+	if (!guarded(pod, node))
+		return false;
+	kn_rbac_pod(rbac, pod, ret);
+	return true;
+}
+
+void
+kn_guard_denied_elems(const struct kn_pod *pod, const struct kn_api_verdict *v,
+		      struct kn_set *sets[2])
+{
+	char *comment;
+
+	if (v->allowed)
+		return;
+	/* "shop/web-1: account has no bindings", cut to fit */
+	comment = xasprintf("%s/%s: %s", pod->ns, pod->name, v->why);
+	for (size_t a = 0; a < pod->nips; a++) {
+		struct kn_elem *e = kn_set_add_elem(sets[pod->ips[a].family == AF_INET6]);
+
+		e->addr = pod->ips[a];
+		e->addr_end = pod->ips[a];
+		kn_elem_set_comment(e, comment);
+	}
+	free(comment);
+}
+
 static void
 fill_denied(struct kn_store *s, const struct kn_compile_opts *o, struct kn_set *sets[2],
 	    struct kn_compile_stats *st)
@@ -261,28 +291,15 @@ fill_denied(struct kn_store *s, const struct kn_compile_opts *o, struct kn_set *
 	size_t npods = kn_store_pods(s, &pods);
 
 	for (size_t i = 0; i < npods; i++) {
-		const struct kn_pod *pod = pods[i];
 		struct kn_api_verdict v;
-		char *comment;
 
-		if (!guarded(pod, o->node))
+		if (!kn_guard_judge(rbac, pods[i], o->node, &v))
 			continue;
-		kn_rbac_pod(rbac, pod, &v);
-		if (v.allowed) {
+		if (v.allowed)
 			st->api_allowed++;
-			continue;
-		}
-		st->api_denied++;
-		/* "shop/web-1: account has no bindings", cut to fit */
-		comment = xasprintf("%s/%s: %s", pod->ns, pod->name, v.why);
-		for (size_t a = 0; a < pod->nips; a++) {
-			struct kn_elem *e = kn_set_add_elem(sets[pod->ips[a].family == AF_INET6]);
-
-			e->addr = pod->ips[a];
-			e->addr_end = pod->ips[a];
-			kn_elem_set_comment(e, comment);
-		}
-		free(comment);
+		else
+			st->api_denied++;
+		kn_guard_denied_elems(pods[i], &v, sets);
 	}
 	kn_set_finalize(sets[0]);
 	kn_set_finalize(sets[1]);
@@ -352,17 +369,17 @@ add_base(struct kn_program *p, const char *name, enum kn_hook hook, const char *
 	kn_rule_set_verdict(r, KN_VERDICT_JUMP, KN_GUARD_CHAIN);
 }
 
-void
-kn_guard_compile(struct kn_program *p, struct kn_store *s, const struct kn_compile_opts *o,
-		 struct kn_compile_stats *st)
+enum kn_guard_mode
+kn_guard_mode_of(const struct kn_compile_opts *o)
 {
-	enum kn_guard_mode mode = o->guard == KN_GUARD_DEFAULT ? KN_GUARD_AUDIT : o->guard;
-	struct kn_set *servers[2], *denied[2];
-	struct kn_chain *ch;
+	return o->guard == KN_GUARD_DEFAULT ? KN_GUARD_AUDIT : o->guard;
+}
+
+void
+kn_guard_add_sets(struct kn_program *p, struct kn_set *servers[2], struct kn_set *denied[2])
+{
 	char *comment;
 
-	if (mode == KN_GUARD_OFF)
-		return;
 	for (int f = 0; f < 2; f++) {
 		comment = xasprintf("the API server (IPv%c): default/kubernetes, its endpoints, "
 				    "--api-server",
@@ -376,8 +393,13 @@ kn_guard_compile(struct kn_program *p, struct kn_store *s, const struct kn_compi
 		denied[f] = kn_program_add_set(p, f ? KN_GUARD_DENIED_V6 : KN_GUARD_DENIED_V4,
 					       f ? KN_KEY_IPV6 : KN_KEY_IPV4, false,
 					       "local pods without API permissions (or token)");
-	st->api_servers = fill_servers(s, o, servers);
-	fill_denied(s, o, denied, st);
+}
+
+void
+kn_guard_add_chains(struct kn_program *p, enum kn_guard_mode mode)
+{
+	struct kn_chain *ch;
+	char *comment;
 
 	comment = xasprintf("API server guard (%s): pods without API permissions",
 			    kn_guard_mode_name(mode));
@@ -389,6 +411,21 @@ kn_guard_compile(struct kn_program *p, struct kn_store *s, const struct kn_compi
 		 "API server guard, routed traffic; before the policies");
 	add_base(p, KN_GUARD_CHAIN_INPUT, KN_HOOK_INPUT,
 		 "API server guard, traffic to this node; before the policies");
+}
+
+void
+kn_guard_compile(struct kn_program *p, struct kn_store *s, const struct kn_compile_opts *o,
+		 struct kn_compile_stats *st)
+{
+	enum kn_guard_mode mode = kn_guard_mode_of(o);
+	struct kn_set *servers[2], *denied[2];
+
+	if (mode == KN_GUARD_OFF)
+		return;
+	kn_guard_add_sets(p, servers, denied);
+	st->api_servers = kn_guard_fill_servers(s, o, servers);
+	fill_denied(s, o, denied, st);
+	kn_guard_add_chains(p, mode);
 }
 
 /* ------------------------------------------------------------ revocation */
@@ -417,7 +454,8 @@ elem_addr_cmp(const void *key, const void *elem)
 static bool
 set_has(const struct kn_set *s, const struct kn_addr *a)
 {
-	return s && bsearch(a, s->elems, s->nelems, sizeof(*s->elems), elem_addr_cmp);
+	/* An empty set may have no array: bsearch wants one. */
+	return s && s->nelems && bsearch(a, s->elems, s->nelems, sizeof(*s->elems), elem_addr_cmp);
 }
 
 size_t
@@ -449,6 +487,49 @@ kn_guard_revoked(const struct kn_program *old, const struct kn_program *new,
 			d->port = sv->elems[i].port;
 			d->port_end = sv->elems[i].port_end;
 		}
+	}
+	return ret->nsrcs;
+}
+
+static int
+elem_cmp_addr(const void *a, const void *b)
+{
+	return kn_addr_cmp(&((const struct kn_elem *)a)->addr, &((const struct kn_elem *)b)->addr);
+}
+
+size_t
+kn_guard_revoked_delta(const struct kn_program *p, const struct kn_delta *d,
+		       struct kn_guard_revocation *ret)
+{
+	size_t scap = 0;
+
+	if (d->old)
+		return kn_guard_revoked(d->old, p, ret);
+	/* The guard's chains are the same before and after a delta (its
+	 * mode is an option, and a new option compiles anew): the servers
+	 * are new's, and only the addresses the delta denies are new. */
+	if (kn_guard_revoked(NULL, p, ret) == 0)
+		return 0;
+	free(ret->srcs);
+	ret->srcs = NULL;
+	ret->nsrcs = 0;
+	for (size_t i = 0; i < d->nsets; i++) {
+		const struct kn_set_change *c = &d->sets[i];
+
+		if (!c->set || (strcmp(c->set->name, KN_GUARD_DENIED_V4) != 0 &&
+				strcmp(c->set->name, KN_GUARD_DENIED_V6) != 0))
+			continue;
+		if (c->patched) {
+			for (size_t k = 0; k < c->nadded; k++)
+				if (c->nremoved == 0 ||
+				    !bsearch(c->added[k], c->removed, c->nremoved,
+					     sizeof(*c->removed), elem_cmp_addr))
+					*VEC_PUSH(ret->srcs, ret->nsrcs, scap) = c->added[k]->addr;
+			continue;
+		}
+		for (size_t k = 0; k < c->set->nelems; k++)
+			if (!set_has(c->old, &c->set->elems[k].addr))
+				*VEC_PUSH(ret->srcs, ret->nsrcs, scap) = c->set->elems[k].addr;
 	}
 	return ret->nsrcs;
 }

@@ -36,48 +36,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile.h"
 #include "netpol.h"
 #include "selector.h"
 #include "util.h"
 
-enum dir {
-	DIR_INGRESS,
-	DIR_EGRESS,
-};
-
-static const char *const dir_name[] = {"ingress", "egress"};
-
-/* A namespace as the compiler sees it: from a Namespace object, or
- * synthesized for pods whose Namespace is not in the input (offline
- * manifests often omit it); a synthesized one carries only the
- * kubernetes.io/metadata.name label that the API server would set. */
-struct ns_view {
-	const char *name;
-	const struct kn_labels *labels;
-	struct kn_labels synth;
-	struct kn_label synth_label;
-	size_t pod_first, pod_count; /* range in ctx.pods */
-};
-
-struct ctx {
-	const struct kn_compile_opts *opts;
-	struct kn_program *p;
-	struct kn_compile_stats *st;
-	struct kn_pod *const *pods; /* sorted by ns, name */
-	size_t npods;
-	struct ns_view *nss; /* sorted by name */
-	size_t nns;
-	struct kn_netpol *const *nps;
-	size_t nnps;
-	/* per pod: bit 0 local, bit 1 eligible as peer */
-	unsigned char *pod_flags;
-	/* per local pod: the policies selecting it, per direction */
-	size_t **pod_pols[2];
-	size_t *pod_npols[2];
-};
+const char *const np_dir_name[2] = {"ingress", "egress"};
+#define dir_name np_dir_name
 
 #define POD_LOCAL 1u
-#define POD_PEER  2u
 
 static bool
 pod_is_peer(const struct kn_pod *pod)
@@ -85,6 +52,18 @@ pod_is_peer(const struct kn_pod *pod)
 	/* Finished pods may have handed their address to a new pod;
 	 * hostNetwork pods carry the node's address, not their own. */
 	return !pod->finished && !pod->host_network && pod->nips > 0;
+}
+
+bool
+np_pod_is_peer(const struct kn_pod *pod)
+{
+	return pod_is_peer(pod);
+}
+
+bool
+np_pod_is_local(const struct kn_pod *pod, const char *node)
+{
+	return pod_is_peer(pod) && (!node || (pod->node && strcmp(pod->node, node) == 0));
 }
 
 static int
@@ -184,6 +163,24 @@ peer_selects_ns(const struct kn_netpol *np, const struct kn_np_peer *peer,
 	return strcmp(nsv->name, np->ns) == 0;
 }
 
+bool
+np_rule_selects(const struct kn_netpol *np, const struct kn_np_rule *rule, const struct kn_pod *pod,
+		const struct kn_labels *nslabels)
+{
+	for (size_t k = 0; k < rule->npeers; k++) {
+		const struct kn_np_peer *peer = &rule->peers[k];
+
+		if (peer->has_ip_block)
+			continue;
+		if (peer->ns_sel ? !kn_selector_matches(peer->ns_sel, nslabels)
+				 : strcmp(pod->ns, np->ns) != 0)
+			continue;
+		if (!peer->pod_sel || kn_selector_matches(peer->pod_sel, &pod->labels))
+			return true;
+	}
+	return false;
+}
+
 /* Calls fn for every peer-eligible pod selected by one of the rule's
  * pod/namespace peers.  Namespaces are judged once, before their pods,
  * so the cost follows the pods of matching namespaces.  ipBlock peers
@@ -209,7 +206,7 @@ for_each_peer_pod(const struct ctx *c, const struct kn_netpol *np, const struct 
 		for (size_t i = 0; i < nsv->pod_count; i++) {
 			const struct kn_pod *pod = c->pods[nsv->pod_first + i];
 
-			if (!(c->pod_flags[nsv->pod_first + i] & POD_PEER))
+			if (!pod_is_peer(pod))
 				continue;
 			for (size_t k = 0; k < rule->npeers; k++) {
 				const struct kn_selector *ps = rule->peers[k].pod_sel;
@@ -259,6 +256,17 @@ peer_fill_pod(void *arg, const struct kn_pod *pod)
 			continue;
 		add_addr_elem(f->set[fi], &pod->ips[i], &pod->ips[i], comment);
 	}
+}
+
+void
+np_peer_elems(const struct kn_pod *pod, struct kn_set *v4, struct kn_set *v6)
+{
+	struct kn_rangeset none[2];
+	struct peer_fill f = {{v4, v6}, {&none[0], &none[1]}};
+
+	kn_rangeset_init(&none[0], AF_INET);
+	kn_rangeset_init(&none[1], AF_INET6);
+	peer_fill_pod(&f, pod);
 }
 
 /* Fills the peer sets of a rule: ipBlocks (cidr minus except, merged)
@@ -430,6 +438,25 @@ add_named_for_pod(const struct kn_np_rule *rule, const struct kn_pod *pod, struc
 	}
 }
 
+bool
+np_rule_has_ip_block(const struct kn_np_rule *rule)
+{
+	return rule_has_ip_block(rule);
+}
+
+bool
+np_addr_in_blocks(const struct kn_np_rule *rule, const struct kn_addr *addr)
+{
+	return addr_in_blocks(rule, addr);
+}
+
+void
+np_named_elems(const struct kn_np_rule *rule, const struct kn_pod *pod, struct kn_set *v4,
+	       struct kn_set *v6, bool only_blocks)
+{
+	add_named_for_pod(rule, pod, v4, v6, only_blocks);
+}
+
 struct named_fill {
 	const struct kn_np_rule *rule;
 	struct kn_set *v4, *v6;
@@ -471,11 +498,18 @@ add_accept(struct kn_chain *chain, int family, const char *comment, enum kn_matc
 	kn_rule_set_comment(r, comment);
 }
 
+static void
+note_set(const struct ctx *c, struct kn_set *s, enum np_set_role role, enum dir d, size_t idx)
+{
+	if (c->hooks && c->hooks->set)
+		c->hooks->set(c->hooks->arg, s, role, d, idx);
+}
+
 /* Compiles rule idx of one direction of a policy into its chain. */
 static void
 compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 	     const struct kn_np_rule *rule, const char *base, struct kn_chain *chain,
-	     size_t *const *local_sel, size_t nlocal_sel)
+	     const struct kn_pod *const *local_sel, size_t nlocal_sel)
 {
 	static const enum kn_key_type named_key[2] = {KN_KEY_IPV4_PROTO_PORT,
 						      KN_KEY_IPV6_PROTO_PORT};
@@ -500,6 +534,7 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 			ps[f] = kn_program_add_set(c->p, peers[f], f ? KN_KEY_IPV6 : KN_KEY_IPV4,
 						   true, comment);
 			free(comment);
+			note_set(c, ps[f], NP_SET_PEERS, d, idx);
 		}
 		fill_peer_sets(c, np, rule, ps[0], ps[1]);
 	}
@@ -509,6 +544,7 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 
 		ports = xasprintf("%s/%s/%zu/ports", base, dir_name[d], idx);
 		s = kn_program_add_set(c->p, ports, KN_KEY_PROTO_PORT, true, comment);
+		note_set(c, s, NP_SET_PORTS, d, idx);
 		fill_port_set(rule, s);
 		kn_set_finalize(s);
 		free(comment);
@@ -524,18 +560,18 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 			ns[f] = kn_program_add_set(c->p, named_sets[f], named_key[f], false,
 						   comment);
 			free(comment);
+			note_set(c, ns[f], NP_SET_NAMED, d, idx);
 		}
 		if (d == DIR_INGRESS) {
 			/* Ingress: a named port is resolved on the selected
 			 * (destination) pod; only local ones are dispatched
 			 * to this chain. */
 			for (size_t i = 0; i < nlocal_sel; i++)
-				add_named_for_pod(rule, c->pods[*local_sel[i]], ns[0], ns[1],
-						  false);
+				add_named_for_pod(rule, local_sel[i], ns[0], ns[1], false);
 		} else if (!has_peers) {
 			/* Egress to anywhere: any pod that declares the port. */
 			for (size_t i = 0; i < c->npods; i++)
-				if (c->pod_flags[i] & POD_PEER)
+				if (pod_is_peer(c->pods[i]))
 					add_named_for_pod(rule, c->pods[i], ns[0], ns[1], false);
 		} else {
 			/* Egress: resolved on the destination, which must be a
@@ -547,7 +583,7 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 			/* Every pod is a candidate only when there are blocks. */
 			if (rule_has_ip_block(rule)) {
 				for (size_t i = 0; i < c->npods; i++)
-					if (c->pod_flags[i] & POD_PEER)
+					if (pod_is_peer(c->pods[i]))
 						add_named_for_pod(rule, c->pods[i], ns[0], ns[1],
 								  true);
 			}
@@ -594,19 +630,46 @@ policy_has_dir(const struct kn_netpol *np, enum dir d)
 	return d == DIR_INGRESS ? np->ingress : np->egress;
 }
 
+void
+np_compile_policy(struct ctx *c, const struct kn_netpol *np, const struct kn_pod *const *sel,
+		  size_t nsel)
+{
+	char *base = policy_base(np);
+
+	c->st->policies++;
+	for (int d = DIR_INGRESS; d <= DIR_EGRESS; d++) {
+		const struct kn_np_rule *rules = d == DIR_INGRESS ? np->in_rules : np->eg_rules;
+		size_t nrules = d == DIR_INGRESS ? np->nin : np->neg;
+		struct kn_chain *chain;
+		char *name, *comment;
+
+		if (!policy_has_dir(np, (enum dir)d))
+			continue;
+		name = xasprintf("%s/%s", base, dir_name[d]);
+		comment = xasprintf("NetworkPolicy %s/%s %s rules", np->ns, np->name, dir_name[d]);
+		chain = kn_program_add_chain(c->p, name, comment);
+		if (c->hooks && c->hooks->chain)
+			c->hooks->chain(c->hooks->arg, chain, (enum dir)d);
+		for (size_t r = 0; r < nrules; r++)
+			compile_rule(c, np, (enum dir)d, r, &rules[r], base, chain, sel, nsel);
+		free(name);
+		free(comment);
+	}
+	free(base);
+}
+
 /* Compiles every policy that selects a local pod, and records for each
  * local pod which policies select it. */
 static void
 compile_policies(struct ctx *c)
 {
 	size_t *sel = xcalloc(c->npods ? c->npods : 1, sizeof(*sel));
-	size_t **selp = xcalloc(c->npods ? c->npods : 1, sizeof(*selp));
+	const struct kn_pod **selp = xcalloc(c->npods ? c->npods : 1, sizeof(*selp));
 
 	for (size_t pi = 0; pi < c->nnps; pi++) {
 		const struct kn_netpol *np = c->nps[pi];
 		const struct ns_view *nsv = find_ns(c, np->ns);
 		size_t nsel = 0;
-		char *base;
 
 		if (!nsv)
 			continue;
@@ -620,25 +683,11 @@ compile_policies(struct ctx *c)
 		if (nsel == 0)
 			continue;
 		for (size_t i = 0; i < nsel; i++)
-			selp[i] = &sel[i];
-		c->st->policies++;
-		base = policy_base(np);
+			selp[i] = c->pods[sel[i]];
+		np_compile_policy(c, np, selp, nsel);
 		for (int d = DIR_INGRESS; d <= DIR_EGRESS; d++) {
-			const struct kn_np_rule *rules =
-				d == DIR_INGRESS ? np->in_rules : np->eg_rules;
-			size_t nrules = d == DIR_INGRESS ? np->nin : np->neg;
-			struct kn_chain *chain;
-			char *name, *comment;
-
 			if (!policy_has_dir(np, (enum dir)d))
 				continue;
-			name = xasprintf("%s/%s", base, dir_name[d]);
-			comment = xasprintf("NetworkPolicy %s/%s %s rules", np->ns, np->name,
-					    dir_name[d]);
-			chain = kn_program_add_chain(c->p, name, comment);
-			for (size_t r = 0; r < nrules; r++)
-				compile_rule(c, np, (enum dir)d, r, &rules[r], base, chain, selp,
-					     nsel);
 			for (size_t i = 0; i < nsel; i++) {
 				size_t k = sel[i];
 
@@ -646,10 +695,7 @@ compile_policies(struct ctx *c)
 					c->pod_pols[d][k], c->pod_npols[d][k] + 1, sizeof(size_t));
 				c->pod_pols[d][k][c->pod_npols[d][k]++] = pi;
 			}
-			free(name);
-			free(comment);
 		}
-		free(base);
 	}
 	free(sel);
 	free(selp);
@@ -661,7 +707,7 @@ struct group {
 	enum dir d;
 	const size_t *pols; /* policy indexes, ascending */
 	size_t npols;
-	char *chain;
+	const char *chain;
 };
 
 static bool
@@ -671,9 +717,9 @@ same_pols(const struct group *g, enum dir d, const size_t *pols, size_t n)
 }
 
 static char *
-group_chain_name(const struct ctx *c, enum dir d, const size_t *pols, size_t n)
+group_chain_name(enum dir d, const struct kn_netpol *const *pols, size_t n)
 {
-	const struct kn_netpol *first = c->nps[pols[0]];
+	const struct kn_netpol *first = pols[0];
 	uint64_t h = HASH64_SEED;
 	char *base, *name;
 
@@ -686,25 +732,68 @@ group_chain_name(const struct ctx *c, enum dir d, const size_t *pols, size_t n)
 	}
 	/* pods/NS/.HASH/DIR: a policy name never starts with '.', so this
 	 * cannot clash with the single-policy form. */
-	for (size_t i = 0; i < n; i++) {
-		const struct kn_netpol *np = c->nps[pols[i]];
-
-		h = hash64(np->name, strlen(np->name) + 1, h);
-	}
+	for (size_t i = 0; i < n; i++)
+		h = hash64(pols[i]->name, strlen(pols[i]->name) + 1, h);
 	return xasprintf("pods/%s/.%012llx/%s", first->ns,
 			 (unsigned long long)(h & 0xffffffffffffULL), dir_name[d]);
 }
 
 static char *
-group_comment(const struct ctx *c, enum dir d, const size_t *pols, size_t n)
+group_comment(enum dir d, const struct kn_netpol *const *pols, size_t n)
 {
 	struct strbuf sb;
 
 	strbuf_init(&sb, 0);
-	strbuf_printf(&sb, "%s of pods in %s selected by ", dir_name[d], c->nps[pols[0]]->ns);
+	strbuf_printf(&sb, "%s of pods in %s selected by ", dir_name[d], pols[0]->ns);
 	for (size_t i = 0; i < n; i++)
-		strbuf_printf(&sb, "%s%s", i ? ", " : "", c->nps[pols[i]]->name);
+		strbuf_printf(&sb, "%s%s", i ? ", " : "", pols[i]->name);
 	return strbuf_steal(&sb);
+}
+
+struct kn_chain *
+np_add_group_chain(struct kn_program *p, enum dir d, const struct kn_netpol *const *pols, size_t n)
+{
+	char *name = group_chain_name(d, pols, n), *comment = group_comment(d, pols, n), *dc;
+	struct kn_chain *chain = kn_program_add_chain(p, name, comment);
+	struct kn_rule *r;
+
+	for (size_t i = 0; i < n; i++) {
+		/* jump np/NS/POLICY/DIR */
+		char *b = policy_base(pols[i]);
+		char *target = xasprintf("%s/%s", b, dir_name[d]);
+
+		r = kn_chain_add_rule(chain, 0);
+		kn_rule_set_verdict(r, KN_VERDICT_JUMP, target);
+		free(target);
+		free(b);
+	}
+	/* counter drop comment "no ingress rule of these policies allows it" */
+	r = kn_chain_add_rule(chain, 0);
+	r->counter = true;
+	kn_rule_set_verdict(r, KN_VERDICT_DROP, NULL);
+	dc = xasprintf("no %s rule of these policies allows it", dir_name[d]);
+	kn_rule_set_comment(r, dc);
+	free(dc);
+	free(name);
+	free(comment);
+	return chain;
+}
+
+void
+np_map_elems(const struct kn_pod *pod, const char *target, struct kn_set *maps[2])
+{
+	char comment[KN_COMMENT_MAX + 1];
+
+	snprintf(comment, sizeof(comment), "%s/%s", pod->ns, pod->name);
+	for (size_t a = 0; a < pod->nips; a++) {
+		int fi = pod->ips[a].family == AF_INET6;
+		struct kn_elem *e = kn_set_add_elem(maps[fi]);
+
+		e->addr = pod->ips[a];
+		e->addr_end = pod->ips[a];
+		e->target = xstrdup(target);
+		kn_elem_set_comment(e, comment);
+	}
 }
 
 static void
@@ -712,13 +801,12 @@ compile_groups(struct ctx *c, struct kn_set *maps[2][2])
 {
 	struct group *groups = NULL;
 	size_t ngroups = 0, cap = 0;
+	const struct kn_netpol **nps = xcalloc(c->nnps ? c->nnps : 1, sizeof(*nps));
 
 	for (int d = DIR_INGRESS; d <= DIR_EGRESS; d++) {
 		for (size_t k = 0; k < c->npods; k++) {
 			const size_t *pols = c->pod_pols[d][k];
 			size_t n = c->pod_npols[d][k], g;
-			const struct kn_pod *pod = c->pods[k];
-			char comment[KN_COMMENT_MAX + 1];
 
 			if (n == 0)
 				continue;
@@ -727,66 +815,31 @@ compile_groups(struct ctx *c, struct kn_set *maps[2][2])
 					break;
 			if (g == ngroups) {
 				struct group *ng = VEC_PUSH(groups, ngroups, cap);
-				struct kn_chain *chain;
-				struct kn_rule *r;
-				char *gc = group_comment(c, (enum dir)d, pols, n);
 
+				for (size_t i = 0; i < n; i++)
+					nps[i] = c->nps[pols[i]];
 				ng->d = (enum dir)d;
 				ng->pols = pols;
 				ng->npols = n;
-				ng->chain = group_chain_name(c, (enum dir)d, pols, n);
-				chain = kn_program_add_chain(c->p, ng->chain, gc);
-				for (size_t i = 0; i < n; i++) {
-					/* jump np/NS/POLICY/DIR */
-					char *b = policy_base(c->nps[pols[i]]);
-					char *target = xasprintf("%s/%s", b, dir_name[d]);
-
-					r = kn_chain_add_rule(chain, 0);
-					kn_rule_set_verdict(r, KN_VERDICT_JUMP, target);
-					free(target);
-					free(b);
-				}
-				/* counter drop comment "no ingress policy of NS allows this" */
-				r = kn_chain_add_rule(chain, 0);
-				r->counter = true;
-				kn_rule_set_verdict(r, KN_VERDICT_DROP, NULL);
-				{
-					char *dc =
-						xasprintf("no %s rule of these policies allows it",
-							  dir_name[d]);
-
-					kn_rule_set_comment(r, dc);
-					free(dc);
-				}
-				free(gc);
+				ng->chain = np_add_group_chain(c->p, (enum dir)d, nps, n)->name;
 			}
 			if (d == DIR_INGRESS)
 				c->st->isolated_ingress++;
 			else
 				c->st->isolated_egress++;
-			snprintf(comment, sizeof(comment), "%s/%s", pod->ns, pod->name);
-			for (size_t a = 0; a < pod->nips; a++) {
-				int fi = pod->ips[a].family == AF_INET6;
-				struct kn_elem *e = kn_set_add_elem(maps[d][fi]);
-
-				e->addr = pod->ips[a];
-				e->addr_end = pod->ips[a];
-				e->target = xstrdup(groups[g].chain);
-				kn_elem_set_comment(e, comment);
-			}
+			np_map_elems(c->pods[k], groups[g].chain, maps[d]);
 		}
 	}
-	for (size_t g = 0; g < ngroups; g++)
-		free(groups[g].chain);
 	free(groups);
+	free(nps);
 }
 
 /* ------------------------------------------------------------ base */
 
 static struct kn_chain *
-add_base(struct ctx *c, const char *name, enum kn_hook hook, int prio, const char *comment)
+add_base(struct kn_program *p, const char *name, enum kn_hook hook, int prio, const char *comment)
 {
-	struct kn_chain *ch = kn_program_add_base_chain(c->p, name, hook, prio, comment);
+	struct kn_chain *ch = kn_program_add_base_chain(p, name, hook, prio, comment);
 	struct kn_rule *r;
 
 	/* ct state established,related accept: replies to allowed
@@ -813,13 +866,32 @@ add_dispatch(struct kn_chain *ch, enum kn_verdict v, const char *v4, const char 
 	kn_rule_set_verdict(r, v, v6);
 }
 
+void
+np_add_dispatch(struct kn_program *p, struct kn_set *maps[2][2])
+{
+	struct kn_chain *fe, *fi;
+
+	maps[DIR_EGRESS][0] =
+		kn_program_add_vmap(p, "egress-v4", KN_KEY_IPV4, "local pods isolated for egress");
+	maps[DIR_EGRESS][1] =
+		kn_program_add_vmap(p, "egress-v6", KN_KEY_IPV6, "local pods isolated for egress");
+	maps[DIR_INGRESS][0] = kn_program_add_vmap(p, "ingress-v4", KN_KEY_IPV4,
+						   "local pods isolated for ingress");
+	maps[DIR_INGRESS][1] = kn_program_add_vmap(p, "ingress-v6", KN_KEY_IPV6,
+						   "local pods isolated for ingress");
+	fe = add_base(p, "forward-egress", KN_HOOK_FORWARD, 0,
+		      "egress policies of local pods, routed traffic");
+	fi = add_base(p, "forward-ingress", KN_HOOK_FORWARD, 1, "ingress policies of local pods");
+	add_dispatch(fe, KN_VERDICT_VMAP_SADDR, "egress-v4", "egress-v6");
+	add_dispatch(fi, KN_VERDICT_VMAP_DADDR, "ingress-v4", "ingress-v6");
+}
+
 struct kn_program *
 kn_compile(struct kn_store *s, const struct kn_compile_opts *opts, struct kn_compile_stats *stats)
 {
 	struct kn_compile_stats st_local;
 	struct ctx c;
 	struct kn_set *maps[2][2];
-	struct kn_chain *fe, *fi;
 	size_t nguard;
 
 	memset(&c, 0, sizeof(c));
@@ -838,12 +910,7 @@ kn_compile(struct kn_store *s, const struct kn_compile_opts *opts, struct kn_com
 		c.pod_npols[d] = xcalloc(c.npods ? c.npods : 1, sizeof(*c.pod_npols[d]));
 	}
 	for (size_t i = 0; i < c.npods; i++) {
-		const struct kn_pod *pod = c.pods[i];
-
-		if (!pod_is_peer(pod))
-			continue;
-		c.pod_flags[i] |= POD_PEER;
-		if (!opts->node || (pod->node && strcmp(pod->node, opts->node) == 0)) {
+		if (np_pod_is_local(c.pods[i], opts->node)) {
 			c.pod_flags[i] |= POD_LOCAL;
 			c.st->local_pods++;
 		}
@@ -855,20 +922,7 @@ kn_compile(struct kn_store *s, const struct kn_compile_opts *opts, struct kn_com
 	nguard = c.p->nchains;
 
 	/* The dispatch maps come first so that they lead the listing. */
-	maps[DIR_EGRESS][0] = kn_program_add_vmap(c.p, "egress-v4", KN_KEY_IPV4,
-						  "local pods isolated for egress");
-	maps[DIR_EGRESS][1] = kn_program_add_vmap(c.p, "egress-v6", KN_KEY_IPV6,
-						  "local pods isolated for egress");
-	maps[DIR_INGRESS][0] = kn_program_add_vmap(c.p, "ingress-v4", KN_KEY_IPV4,
-						   "local pods isolated for ingress");
-	maps[DIR_INGRESS][1] = kn_program_add_vmap(c.p, "ingress-v6", KN_KEY_IPV6,
-						   "local pods isolated for ingress");
-
-	fe = add_base(&c, "forward-egress", KN_HOOK_FORWARD, 0,
-		      "egress policies of local pods, routed traffic");
-	fi = add_base(&c, "forward-ingress", KN_HOOK_FORWARD, 1, "ingress policies of local pods");
-	add_dispatch(fe, KN_VERDICT_VMAP_SADDR, "egress-v4", "egress-v6");
-	add_dispatch(fi, KN_VERDICT_VMAP_DADDR, "ingress-v4", "ingress-v6");
+	np_add_dispatch(c.p, maps);
 
 	compile_policies(&c);
 	compile_groups(&c, maps);

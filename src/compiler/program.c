@@ -23,8 +23,8 @@ elem_free(struct kn_elem *e)
 	free(e->comment);
 }
 
-static void
-set_free(struct kn_set *s)
+void
+kn_set_free(struct kn_set *s)
 {
 	if (!s)
 		return;
@@ -46,8 +46,8 @@ rule_free(struct kn_rule *r)
 	free(r->log_prefix);
 }
 
-static void
-chain_free(struct kn_chain *c)
+void
+kn_chain_free(struct kn_chain *c)
 {
 	if (!c)
 		return;
@@ -65,9 +65,9 @@ kn_program_free(struct kn_program *p)
 	if (!p)
 		return;
 	for (size_t i = 0; i < p->nsets; i++)
-		set_free(p->sets[i]);
+		kn_set_free(p->sets[i]);
 	for (size_t i = 0; i < p->nchains; i++)
-		chain_free(p->chains[i]);
+		kn_chain_free(p->chains[i]);
 	free(p->sets);
 	free(p->chains);
 	free(p->table);
@@ -208,6 +208,12 @@ elem_cmp(const void *a, const void *b)
 	if (x->port_end != y->port_end)
 		return x->port_end < y->port_end ? -1 : 1;
 	return 0;
+}
+
+int
+kn_elem_cmp(const struct kn_elem *a, const struct kn_elem *b)
+{
+	return elem_cmp(a, b);
 }
 
 static int
@@ -374,4 +380,37 @@ kn_program_equal(const struct kn_program *a, const struct kn_program *b)
 		if (!chain_equal(a->chains[i], b->chains[i]))
 			return false;
 	return true;
+}
+
+/* ------------------------------------------------------------ deltas */
+
+void
+kn_delta_clear(struct kn_delta *d)
+{
+	for (size_t i = 0; i < d->nsets; i++) {
+		struct kn_set_change *c = &d->sets[i];
+
+		kn_set_free(c->old);
+		for (size_t k = 0; k < c->nremoved; k++)
+			elem_free(&c->removed[k]);
+		free(c->removed);
+		free(c->added);
+	}
+	for (size_t i = 0; i < d->nchains; i++)
+		kn_chain_free(d->chains[i].old);
+	kn_program_free(d->old);
+	d->old = NULL;
+	d->nsets = 0;
+	d->nchains = 0;
+}
+
+void
+kn_delta_free(struct kn_delta *d)
+{
+	if (!d)
+		return;
+	kn_delta_clear(d);
+	free(d->sets);
+	free(d->chains);
+	memset(d, 0, sizeof(*d));
 }

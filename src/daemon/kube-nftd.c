@@ -145,12 +145,14 @@ struct daemon {
 	unsigned warn_count;
 	struct kn_daemon_stats st;
 	uint64_t watchdog_usec;
-	/* The program the kernel holds, from the
-	 * last successful commit.  The next commit sends only the difference
-	 * from it (kn_nl_commit), unless full_resync; the guard compares it
-	 * with the new one to find the pods that lose access.  It is never
-	 * listed back from the kernel. */
-	struct kn_program *running;
+	/* The incremental compiler: its program is what the kernel holds
+	 * when committed is true (the last commit succeeded).  A commit
+	 * brings it up to date with the store's changes and sends only what
+	 * changed (kn_nl_commit_delta), unless full_resync; the guard looks
+	 * at the same changes to find the pods that lose access.  The
+	 * program is never listed back from the kernel. */
+	struct kn_compiler *cc;
+	bool committed;
 };
 
 static void
@@ -541,13 +543,16 @@ explain_error(const struct daemon *d, int r, struct kn_err *err)
  * the ruleset committed (the guard drops their packets anyway) and is
  * logged; the next revocation tries again for the pods it revokes. */
 static void
-guard_revoke(const struct kn_program *old, const struct kn_program *new)
+guard_revoke(const struct kn_program *old, const struct kn_program *new,
+	     const struct kn_delta *delta)
 {
 	struct kn_guard_revocation rv;
 	struct kn_ct_stats cst;
 	struct kn_err err;
+	size_t n =
+		delta ? kn_guard_revoked_delta(new, delta, &rv) : kn_guard_revoked(old, new, &rv);
 
-	if (kn_guard_revoked(old, new, &rv) > 0) {
+	if (n > 0) {
 		if (kn_ct_revoke(&rv, &cst, &err) < 0)
 			log_warn(
 				"api-guard: %zu pod%s lost access, open connections may remain: %s",
@@ -567,7 +572,7 @@ commit_now(struct daemon *d)
 	struct kn_compile_opts copts = {.node = d->cfg.node, .table = d->cfg.table};
 	struct kn_compile_stats cst;
 	struct kn_nl_stats nst;
-	struct kn_program *p;
+	const struct kn_program *p;
 	struct kn_err err;
 	double t0 = now_ms(), ms;
 	struct timespec rt0, rt1; /* realtime, for the benchmarks (-v) */
@@ -589,26 +594,37 @@ commit_now(struct daemon *d)
 	kn_timer_disarm(d->debounce);
 	d->first_pending_ms = 0;
 	clock_gettime(CLOCK_REALTIME, &rt0);
-	p = kn_compile(d->store, &copts, &cst);
-	/* A full replacement when the kernel's state is not known for sure
-	 * (resync_needed); otherwise only the difference from the running
-	 * program. */
-	full = d->full_resync;
+	/* A full compile and a full replacement when the kernel's state is
+	 * not known for sure (resync_needed); otherwise only what changed
+	 * since the last commit is compiled and sent. */
+	full = d->full_resync || !d->cc;
 	why = d->resync_why;
-	r = kn_nl_commit(d->nl, full ? NULL : d->running, p, &err);
+	if (full) {
+		struct kn_compiler *cc = kn_compiler_new(d->store, &copts, &cst);
+
+		p = kn_compiler_program(cc);
+		r = kn_nl_apply(d->nl, p, &err);
+		/* Pods that lost API access lose their open connections:
+		 * compared with the program committed last, or, when the
+		 * kernel's is unknown, every pod the guard denies. */
+		if (r == 0)
+			guard_revoke(d->cc && d->committed ? kn_compiler_program(d->cc) : NULL, p,
+				     NULL);
+		kn_compiler_free(d->cc);
+		d->cc = cc;
+	} else {
+		const struct kn_delta *delta = kn_compiler_update(d->cc, &cst);
+
+		p = kn_compiler_program(d->cc);
+		r = kn_nl_commit_delta(d->nl, p, delta, &err);
+		if (r == 0)
+			guard_revoke(NULL, p, delta);
+	}
 	clock_gettime(CLOCK_REALTIME, &rt1);
+	d->committed = r == 0;
 	if (r < 0)
 		resync_needed(d, KN_RESYNC_FAILURE);
 	ms = now_ms() - t0;
-	/* Pods that lost API access lose their open connections; the
-	 * committed program is kept for the next comparison. */
-	if (r == 0) {
-		guard_revoke(d->running, p);
-		kn_program_free(d->running);
-		d->running = p;
-	} else {
-		kn_program_free(p);
-	}
 	if (r < 0) {
 		explain_error(d, r, &err);
 		d->st.failures++;
@@ -1281,8 +1297,8 @@ out:
 		kn_loop_del_fd(d.loop, kn_mon_fd(d.mon));
 	kn_mon_close(d.mon);
 	kn_nl_close(d.nl);
+	kn_compiler_free(d.cc);
 	kn_store_free(d.store);
-	kn_program_free(d.running); /* planner, api-guard */
 	if (d.sigfd >= 0)
 		close(d.sigfd);
 	kn_loop_free(d.loop);

@@ -2308,26 +2308,14 @@ plan_build(struct batch *b, const struct kn_plan *plan)
 	return 0;
 }
 
-int
-kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn_program *new,
-	     struct kn_err *err)
+/* Sends a plan from the program in the kernel to new. */
+static int
+commit_plan(struct kn_nl *nl, const struct kn_program *new, const struct kn_plan *plan,
+	    struct kn_err *err)
 {
-	struct kn_plan_opts opts = {
-		.defer_chain_delete = nl->defer_chain_delete,
-		.stale = (const char *const *)nl->stale,
-		.nstale = nl->nstale,
-	};
-	struct kn_plan *plan = NULL;
 	struct batch b;
-	int ret;
+	int ret = 0;
 
-	if (old == NULL)
-		return kn_nl_apply(nl, new, err);
-	ret = kn_plan_diff(old, new, &opts, &plan, err);
-	if (ret == -ENOTSUP)
-		return kn_nl_apply(nl, new, err);
-	if (ret < 0)
-		return ret;
 	batch_init(&b, nl, new->table, err);
 	/* Nothing changed: nothing to send. */
 	if (kn_plan_empty(plan))
@@ -2356,6 +2344,52 @@ out:
 		nl->stats.plan = plan->st;
 	}
 	batch_free(&b);
+	return ret;
+}
+
+static void
+plan_opts(const struct kn_nl *nl, struct kn_plan_opts *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->defer_chain_delete = nl->defer_chain_delete;
+	opts->stale = (const char *const *)nl->stale;
+	opts->nstale = nl->nstale;
+}
+
+int
+kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn_program *new,
+	     struct kn_err *err)
+{
+	struct kn_plan_opts opts;
+	struct kn_plan *plan = NULL;
+	int ret;
+
+	if (old == NULL)
+		return kn_nl_apply(nl, new, err);
+	plan_opts(nl, &opts);
+	ret = kn_plan_diff(old, new, &opts, &plan, err);
+	if (ret == -ENOTSUP)
+		return kn_nl_apply(nl, new, err);
+	if (ret == 0)
+		ret = commit_plan(nl, new, plan, err);
+	kn_plan_free(plan);
+	return ret;
+}
+
+int
+kn_nl_commit_delta(struct kn_nl *nl, const struct kn_program *p, const struct kn_delta *delta,
+		   struct kn_err *err)
+{
+	struct kn_plan_opts opts;
+	struct kn_plan *plan = NULL;
+	int ret;
+
+	plan_opts(nl, &opts);
+	ret = kn_plan_delta(p, delta, &opts, &plan, err);
+	if (ret == -ENOTSUP)
+		return kn_nl_apply(nl, p, err);
+	if (ret == 0)
+		ret = commit_plan(nl, p, plan, err);
 	kn_plan_free(plan);
 	return ret;
 }

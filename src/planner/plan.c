@@ -659,6 +659,294 @@ out:
 	return r;
 }
 
+/* ---------------------------------------------------------------- deltas */
+
+/* The elements a patch put into a set are in key order and unique among
+ * their neighbours: the same checks view_init makes, around each added
+ * element only. */
+static int
+check_added(const struct kn_set_change *c, struct kn_err *err)
+{
+	const struct kn_set *s = c->set;
+
+	for (size_t i = 0; i < c->nadded; i++) {
+		size_t k = (size_t)(c->added[i] - s->elems);
+
+		for (size_t j = k; j <= k + 1; j++) {
+			const struct kn_elem *p, *e;
+
+			if (j == 0 || j >= s->nelems)
+				continue;
+			p = &s->elems[j - 1];
+			e = &s->elems[j];
+			if (key_cmp(s->key, s->interval, p, e) >= 0)
+				return kn_errf(
+					err, -EINVAL,
+					"set %s of the new program: elements out of order or "
+					"duplicate",
+					s->name);
+			if (set_is_rbtree(s) && kn_addr_cmp(elem_last(p), &e->addr) >= 0)
+				return kn_errf(err, -EINVAL,
+					       "set %s of the new program: ranges overlap",
+					       s->name);
+		}
+	}
+	return 0;
+}
+
+/* The lowest address of a patched set before the patch: the lower of its
+ * first removed element and its first element that the patch did not
+ * add (added is in the set's order). */
+static const struct kn_addr *
+patched_old_low(const struct kn_set_change *c)
+{
+	const struct kn_set *s = c->set;
+	const struct kn_addr *low = c->nremoved ? &c->removed[0].addr : NULL;
+	size_t k = 0;
+
+	for (size_t i = 0; i < s->nelems; i++) {
+		if (k < c->nadded && c->added[k] == &s->elems[i]) {
+			k++;
+			continue;
+		}
+		if (!low || kn_addr_cmp(&s->elems[i].addr, low) < 0)
+			low = &s->elems[i].addr;
+		break;
+	}
+	return low;
+}
+
+static void
+plan_patched(struct ctx *x, const struct kn_set_change *c)
+{
+	struct kn_plan_elems d = {.old = NULL, .set = c->set};
+
+	d.del = xcalloc(c->nremoved + 1, sizeof(*d.del));
+	for (size_t i = 0; i < c->nremoved; i++)
+		d.del[d.ndel++] = &c->removed[i];
+	d.add = xcalloc(c->nadded + 1, sizeof(*d.add));
+	memcpy(d.add, c->added, c->nadded * sizeof(*d.add));
+	d.nadd = c->nadded;
+	if (set_is_rbtree(c->set)) {
+		const struct kn_addr *was = patched_old_low(c);
+		bool had = was && !addr_is_zero(was);
+		bool has = c->set->nelems > 0 && !addr_is_zero(&c->set->elems[0].addr);
+
+		d.del_zero_end = had && !has;
+		d.add_zero_end = has && !had;
+	}
+	if (d.ndel == 0 && d.nadd == 0 && !d.del_zero_end && !d.add_zero_end) {
+		free(d.del);
+		free(d.add);
+		return;
+	}
+	x->p->st.elems_added += d.nadd;
+	x->p->st.elems_deleted += d.ndel;
+	*VEC_PUSH(x->p->elems, x->p->nelems, x->elems_cap) = d;
+}
+
+/* True when a rule of c refers to a set named in tab. */
+static bool
+refers_sets(const struct name_tab *tab, const struct kn_chain *c)
+{
+	for (size_t i = 0; i < c->nrules; i++) {
+		const struct kn_rule *r = &c->rules[i];
+
+		for (size_t k = 0; k < r->nm; k++)
+			if (tab_get(tab, r->m[k].set) != NONE)
+				return true;
+		if ((r->verdict == KN_VERDICT_VMAP_SADDR || r->verdict == KN_VERDICT_VMAP_DADDR) &&
+		    tab_get(tab, r->target) != NONE)
+			return true;
+	}
+	return false;
+}
+
+/* The chains that map elements of the old program pointed at and that
+ * the delta removes: the elements that pointed at them are gone with the
+ * delta too. */
+static void
+delta_targets(struct ctx *x, const struct kn_delta *d)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < d->nsets; i++)
+		n += d->sets[i].nremoved + (d->sets[i].old ? d->sets[i].old->nelems : 0);
+	tab_init(&x->targets, n);
+	for (size_t i = 0; i < d->nsets; i++) {
+		const struct kn_set_change *c = &d->sets[i];
+
+		for (size_t k = 0; k < c->nremoved; k++)
+			if (c->removed[k].target)
+				tab_put(&x->targets, c->removed[k].target, 0);
+		for (size_t k = 0; c->old && k < c->old->nelems; k++)
+			if (c->old->elems[k].target)
+				tab_put(&x->targets, c->old->elems[k].target, 0);
+	}
+}
+
+/* Whether the old program had a chain of that name: one the delta
+ * removed or replaced, or one of the new program the delta did not
+ * create. */
+static bool
+old_has_chain(struct ctx *x, const struct kn_delta *d, const char *name)
+{
+	size_t j;
+
+	for (size_t i = 0; i < d->nchains; i++) {
+		const struct kn_chain_change *c = &d->chains[i];
+
+		if (c->old && strcmp(c->old->name, name) == 0)
+			return true;
+		if (!c->old && strcmp(c->chain->name, name) == 0)
+			return false;
+	}
+	if (x->new_chains.key == NULL) {
+		tab_init(&x->new_chains, x->new->nchains);
+		for (j = 0; j < x->new->nchains; j++)
+			tab_put(&x->new_chains, x->new->chains[j]->name, j);
+	}
+	return tab_get(&x->new_chains, name) != NONE;
+}
+
+static int
+delta_chains(struct ctx *x, const struct kn_delta *d, struct name_tab *filled)
+{
+	struct kn_plan *p = x->p;
+	bool defer = x->opts != NULL && x->opts->defer_chain_delete;
+
+	if (defer)
+		delta_targets(x, d);
+	for (size_t i = 0; i < d->nchains; i++) {
+		const struct kn_chain_change *c = &d->chains[i];
+
+		if (!c->chain) {
+			flush_chain(x, c->old);
+			if (defer && tab_get(&x->targets, c->old->name) != NONE)
+				*VEC_PUSH(p->deferred, p->ndeferred, x->deferred_cap) = c->old;
+			else
+				del_chain(x, c->old->name);
+			continue;
+		}
+		if (c->old && !chain_def_eq(c->old, c->chain))
+			return kn_errf(x->err, -ENOTSUP, "chain %s: its definition changed",
+				       c->chain->name);
+		if (!c->old) {
+			*VEC_PUSH(p->add_chains, p->nadd_chains, x->add_chains_cap) = c->chain;
+		} else if (rules_eq(c->old, c->chain)) {
+			continue;
+		} else {
+			p->st.chains_rewritten++;
+			flush_chain(x, c->old);
+		}
+		tab_put(filled, c->chain->name, i);
+		if (c->chain->nrules > 0)
+			*VEC_PUSH(p->fill, p->nfill, x->fill_cap) = c->chain;
+	}
+	for (size_t i = 0; x->opts != NULL && i < x->opts->nstale; i++) {
+		if (!old_has_chain(x, d, x->opts->stale[i]))
+			del_chain(x, x->opts->stale[i]);
+	}
+	return 0;
+}
+
+int
+kn_plan_delta(const struct kn_program *new, const struct kn_delta *d,
+	      const struct kn_plan_opts *opts, struct kn_plan **ret, struct kn_err *err)
+{
+	struct name_tab recreated, filled;
+	size_t nrecreated = 0;
+	struct ctx x;
+	struct view v;
+	int r;
+
+	if (d->old)
+		return kn_plan_diff(d->old, new, opts, ret, err);
+	memset(&x, 0, sizeof(x));
+	x.old = NULL;
+	x.new = new;
+	x.opts = opts;
+	x.err = err;
+	x.p = xcalloc(1, sizeof(*x.p));
+	x.p->new = new;
+	tab_init(&recreated, d->nsets);
+	tab_init(&filled, d->nchains);
+
+	/* Sets: removed, created, re-created when their definition changed
+	 * (the rules that use them are rewritten below), or kept. */
+	for (size_t i = 0; i < d->nsets; i++) {
+		const struct kn_set_change *c = &d->sets[i];
+
+		if (c->patched)
+			continue;
+		if (c->old && (!c->set || !set_def_eq(c->old, c->set))) {
+			*VEC_PUSH(x.p->del_sets, x.p->ndel_sets, x.del_sets_cap) = c->old;
+			if (c->set) {
+				tab_put(&recreated, c->set->name, i);
+				nrecreated++;
+			}
+		}
+		if (c->set && (!c->old || !set_def_eq(c->old, c->set))) {
+			*VEC_PUSH(x.p->add_sets, x.p->nadd_sets, x.add_sets_cap) = c->set;
+			r = view_init(&v, c->set, "new", err);
+			view_free(&v);
+			if (r < 0)
+				goto out;
+			x.p->st.elems_added += c->set->nelems;
+		}
+	}
+	if ((r = delta_chains(&x, d, &filled)) < 0)
+		goto out;
+	/* The kernel holds a re-created set through the rules that use it:
+	 * they go before it and come back after.  Rare (a set changes type
+	 * under its name), so every chain is looked at. */
+	for (size_t i = 0; nrecreated > 0 && i < new->nchains; i++) {
+		const struct kn_chain *c = new->chains[i];
+		size_t k = tab_get(&filled, c->name);
+
+		if (!refers_sets(&recreated, c))
+			continue;
+		if (k != NONE) {
+			/* Created or rewritten already: it was flushed, unless
+			 * new (nothing to flush). */
+			continue;
+		}
+		x.p->st.chains_rewritten++;
+		/* Not in the delta with other rules: the old chain had the
+		 * same ones, so the new object stands for it. */
+		for (k = 0; k < d->nchains; k++)
+			if (d->chains[k].chain == c)
+				break;
+		flush_chain(&x, k < d->nchains && d->chains[k].old ? d->chains[k].old : c);
+		if (c->nrules > 0)
+			*VEC_PUSH(x.p->fill, x.p->nfill, x.fill_cap) = c;
+	}
+	/* Elements of the sets kept. */
+	for (size_t i = 0; i < d->nsets; i++) {
+		const struct kn_set_change *c = &d->sets[i];
+
+		if (c->patched) {
+			if ((r = check_added(c, err)) < 0)
+				goto out;
+			plan_patched(&x, c);
+		} else if (c->old && c->set && set_def_eq(c->old, c->set)) {
+			if ((r = diff_elems(&x, c->old, c->set)) < 0)
+				goto out;
+		}
+	}
+	count(x.p);
+	*ret = x.p;
+	x.p = NULL;
+	r = 0;
+out:
+	kn_plan_free(x.p);
+	tab_free(&recreated);
+	tab_free(&filled);
+	tab_free(&x.new_chains);
+	tab_free(&x.targets);
+	return r;
+}
+
 void
 kn_plan_free(struct kn_plan *p)
 {

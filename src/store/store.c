@@ -10,6 +10,10 @@
  * that more than VIEW_MAX_EDITS changes reached before it was read
  * again (a bulk load, a resync), is rebuilt with one sort on the next
  * read instead.
+ *
+ * The journal (kn_store_journal_start) keeps the versions that puts and
+ * deletes replace, one per key, instead of freeing them; a second table
+ * of the same kind finds a key already recorded.
  */
 #include "config.h"
 
@@ -53,6 +57,20 @@ struct kn_store {
 	/* Sorted views of the API server guard's kinds, indexed by kind. */
 	void **kview[KN_KIND_MAX];
 	size_t kview_cap[KN_KIND_MAX];
+
+	/* The journal: 0 jmax means off. */
+	size_t jmax;
+	struct kn_store_change *jv;
+	size_t jn, jcap;
+	bool joverflow;
+	struct jslot *jtab; /* power-of-two capacity, at most half full */
+	size_t jtab_cap;
+};
+
+/* A recorded key: its hash, and its position in jv plus one (0: empty). */
+struct jslot {
+	uint64_t hash;
+	size_t pos;
 };
 
 static uint64_t
@@ -69,13 +87,8 @@ key_hash(enum kn_kind kind, const char *ns, const char *name)
 	h = hash64(name, strlen(name) + 1, h);
 	/* FNV-1a mixes the last bytes poorly into the low bits, which pick
 	 * the slot; names like pod-1234 differ only there.  A final
-	 * avalanche (murmur3's fmix64) spreads them. */
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdULL;
-	h ^= h >> 33;
-	h *= 0xc4ceb9fe1a85ec53ULL;
-	h ^= h >> 33;
-	return h;
+	 * avalanche spreads them. */
+	return hash_mix64(h);
 }
 
 static bool
@@ -147,6 +160,7 @@ kn_store_free(struct kn_store *s)
 	free(s->np_view);
 	for (size_t k = 0; k < KN_KIND_MAX; k++)
 		free(s->kview[k]);
+	kn_store_journal_start(s, 0);
 	free(s);
 }
 
@@ -227,6 +241,8 @@ enum view_op {
 
 static void view_edit(struct kn_store *s, const struct kn_object *obj, const char *ns,
 		      const char *name, enum view_op op);
+static void journal_note(struct kn_store *s, enum kn_kind kind, const char *ns, const char *name,
+			 uint64_t h, struct kn_object *old);
 
 /* Ownership is taken in every case, errors included, so the caller never
  * has to guess whether to free. */
@@ -254,10 +270,11 @@ kn_store_put(struct kn_store *s, struct kn_object *obj)
 	/* The view is searched while the replaced object is still alive. */
 	if (e->obj.kind != KN_KIND_OTHER) {
 		view_edit(s, obj, ns, name, VIEW_REPLACE);
-		kn_object_free(&e->obj);
+		journal_note(s, obj->kind, ns, name, h, &e->obj);
 		r = 1;
 	} else {
 		view_edit(s, obj, ns, name, VIEW_ADD);
+		journal_note(s, obj->kind, ns, name, h, NULL);
 		s->count++;
 		s->nkind[obj->kind]++;
 		r = 0;
@@ -313,7 +330,7 @@ kn_store_delete(struct kn_store *s, enum kn_kind kind, const char *ns, const cha
 	if (s->slots[i].obj.kind == KN_KIND_OTHER)
 		return -ENOENT;
 	view_edit(s, &s->slots[i].obj, ns, name, VIEW_DELETE);
-	kn_object_free(&s->slots[i].obj);
+	journal_note(s, kind, ns, name, h, &s->slots[i].obj);
 	remove_slot(s, i);
 	s->count--;
 	s->nkind[kind]--;
@@ -707,4 +724,138 @@ kn_store_foreach(const struct kn_store *s, enum kn_kind kind, kn_store_visit_cb 
 		n++;
 	}
 	return n;
+}
+
+/* ------------------------------------------------------------ journal */
+
+static void
+journal_drop(struct kn_store *s)
+{
+	for (size_t i = 0; i < s->jn; i++) {
+		free(s->jv[i].ns);
+		free(s->jv[i].name);
+		kn_object_free(&s->jv[i].old);
+	}
+	free(s->jv);
+	free(s->jtab);
+	s->jv = NULL;
+	s->jn = s->jcap = 0;
+	s->jtab = NULL;
+	s->jtab_cap = 0;
+	s->joverflow = false;
+}
+
+void
+kn_store_journal_start(struct kn_store *s, size_t max)
+{
+	journal_drop(s);
+	s->jmax = max;
+}
+
+/* The slot of the key in jtab, or the empty slot where it goes. */
+static struct jslot *
+journal_slot(const struct kn_store *s, uint64_t h, enum kn_kind kind, const char *ns,
+	     const char *name)
+{
+	size_t mask = s->jtab_cap - 1, i = h & mask;
+
+	for (;; i = (i + 1) & mask) {
+		const struct jslot *js = &s->jtab[i];
+		const struct kn_store_change *c;
+
+		if (js->pos == 0)
+			break;
+		c = &s->jv[js->pos - 1];
+		if (js->hash == h && c->kind == kind && strcmp(c->name, name) == 0 &&
+		    (c->ns && ns ? strcmp(c->ns, ns) == 0 : c->ns == ns))
+			break;
+	}
+	return &s->jtab[i];
+}
+
+static void
+journal_grow(struct kn_store *s)
+{
+	struct jslot *old = s->jtab;
+	size_t ocap = s->jtab_cap;
+
+	s->jtab_cap = ocap ? ocap * 2 : 64;
+	s->jtab = xcalloc(s->jtab_cap, sizeof(*s->jtab));
+	for (size_t i = 0; i < ocap; i++) {
+		size_t j = old[i].hash & (s->jtab_cap - 1);
+
+		if (old[i].pos == 0)
+			continue;
+		while (s->jtab[j].pos != 0)
+			j = (j + 1) & (s->jtab_cap - 1);
+		s->jtab[j] = old[i];
+	}
+	free(old);
+}
+
+/* An object of key kind/ns/name (hash h) is about to change: old, the
+ * version that goes (NULL when the key is new), moves into the journal
+ * when the key is not there yet, and is freed otherwise. */
+static void
+journal_note(struct kn_store *s, enum kn_kind kind, const char *ns, const char *name, uint64_t h,
+	     struct kn_object *old)
+{
+	struct kn_store_change *c;
+	struct jslot *js;
+
+	if (s->jmax == 0 || s->joverflow)
+		goto drop;
+	if ((s->jn + 1) * 2 > s->jtab_cap)
+		journal_grow(s);
+	js = journal_slot(s, h, kind, ns, name);
+	if (js->pos != 0)
+		goto drop; /* the oldest version is recorded already */
+	if (s->jn == s->jmax) {
+		journal_drop(s);
+		s->joverflow = true;
+		goto drop;
+	}
+	js->hash = h;
+	js->pos = s->jn + 1;
+	c = VEC_PUSH(s->jv, s->jn, s->jcap);
+	c->kind = kind;
+	c->ns = ns ? xstrdup(ns) : NULL;
+	c->name = xstrdup(name);
+	memset(&c->old, 0, sizeof(c->old));
+	if (old) {
+		c->old = *old;
+		memset(old, 0, sizeof(*old));
+	}
+	return;
+drop:
+	if (old)
+		kn_object_free(old);
+}
+
+void
+kn_store_journal_take(struct kn_store *s, struct kn_store_journal *ret)
+{
+	ret->v = s->jv;
+	ret->n = s->jn;
+	ret->overflow = s->joverflow;
+	s->jv = NULL;
+	s->jn = s->jcap = 0;
+	s->joverflow = false;
+	free(s->jtab);
+	s->jtab = NULL;
+	s->jtab_cap = 0;
+}
+
+void
+kn_store_journal_release(struct kn_store_journal *j)
+{
+	if (!j)
+		return;
+	for (size_t i = 0; i < j->n; i++) {
+		free(j->v[i].ns);
+		free(j->v[i].name);
+		kn_object_free(&j->v[i].old);
+	}
+	free(j->v);
+	memset(j, 0, sizeof(*j));
 }

@@ -214,6 +214,17 @@ hash64(const void *data, size_t len, uint64_t seed)
 	return h;
 }
 
+uint64_t
+hash_mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
 int
 str_cmp_ptr(const void *a, const void *b)
 {

@@ -1,7 +1,7 @@
 /* bench_sync: the cost of a sync, with the cluster state already parsed.
  *
  *	bench_sync [-n NODE] [-r REPEATS] [-w WARMUP] [-N NFTFILE]
- *		   [-e DIR] [-E REPEATS] FILE...
+ *		   [-e DIR] [-E REPEATS] [-F] FILE...
  *
  * Loads the manifests into a store once, as kube-nftctl does (only the
  * fields decoding reads; timed, reported as "load"),
@@ -33,9 +33,14 @@
  * can be read, in any other than PID 1's), never in the machine's own,
  * whose ruleset it would replace, unless --allow-init-netns is given.
  *
- * Single events go through the planner (kn_nl_commit) and are reported
- * with mode=plan; a libkn without it, or a commit that fell back to a
- * full replacement, gives mode=full.
+ * Syncs and events take the daemon's path: a full sync is kn_compiler_new
+ * (a whole compile) and kn_nl_apply; an event is kn_compiler_update (the
+ * incremental compile, reported as compile) and kn_nl_commit_delta (the
+ * plan of what changed, reported apart as plan, and its commit), with
+ * mode=plan.  With -F, the path before the incremental compiler, for
+ * comparison in one run: kn_compile of the whole store, and kn_nl_commit
+ * of the difference between whole programs.  A commit that fell back to
+ * a full replacement gives mode=full.
  */
 #include "config.h"
 
@@ -255,44 +260,54 @@ struct bench {
 	struct kn_store *s;
 	struct kn_nl *nl;
 	struct kn_compile_opts copts;
-	struct kn_program *cur; /* the program in the kernel */
+	bool whole;		      /* -F: compile whole programs */
+	struct kn_compiler *cc;	      /* its program is in the kernel */
+	struct kn_program *cur;	      /* with -F: the program in the kernel */
+	const struct kn_delta *delta; /* of the last event_commit */
 };
 
-/* Compiles the store and replaces the table with it; the new program
- * becomes b->cur.  *compile_ms gets the compile's share. */
+/* The program in the kernel. */
+static const struct kn_program *
+cur(const struct bench *b)
+{
+	return b->cc ? kn_compiler_program(b->cc) : b->cur;
+}
+
+/* Compiles the whole store and replaces the table with it, as the daemon
+ * does at start.  *compile_ms gets the compile's share. */
 static int
 full_sync(struct bench *b, double *compile_ms, struct kn_compile_stats *st)
 {
-	struct kn_program *p;
+	struct kn_compiler *cc = NULL;
+	struct kn_program *p = NULL;
 	struct kn_err err;
 	double t0;
 	int r;
 
 	t0 = now_ms();
-	p = kn_compile(b->s, &b->copts, st);
+	if (b->whole)
+		p = kn_compile(b->s, &b->copts, st);
+	else
+		cc = kn_compiler_new(b->s, &b->copts, st);
 	if (compile_ms)
 		*compile_ms = now_ms() - t0;
-	r = kn_nl_apply(b->nl, p, &err);
+	r = kn_nl_apply(b->nl, cc ? kn_compiler_program(cc) : p, &err);
 	if (r < 0) {
 		fprintf(stderr, "bench_sync: apply: %s\n", err.msg);
+		kn_compiler_free(cc);
 		kn_program_free(p);
 		return r;
 	}
+	kn_compiler_free(b->cc);
 	kn_program_free(b->cur);
+	b->cc = cc;
 	b->cur = p;
 	return 0;
 }
 
-/* The planner's commit.  Weak, so that the harness also builds and runs
- * against a libkn without it: events are then committed as full
- * replacements, reported with mode=full. */
-#pragma weak kn_nl_commit
-#pragma weak kn_plan_diff
-#pragma weak kn_plan_free
-
-/* Brings the kernel from b->cur to the state of the store after an
- * event (compile, plan the difference, commit it) and makes the new
- * program b->cur.  *compile_ms gets the compile's share. */
+/* Brings the kernel to the state of the store after an event: compile
+ * (what changed), plan the difference, commit it.  *compile_ms gets the
+ * compile's share. */
 static int
 event_commit(struct bench *b, double *compile_ms)
 {
@@ -301,8 +316,16 @@ event_commit(struct bench *b, double *compile_ms)
 	double t0;
 	int r;
 
-	if (!kn_nl_commit)
-		return full_sync(b, compile_ms, NULL);
+	if (b->cc) {
+		t0 = now_ms();
+		b->delta = kn_compiler_update(b->cc, NULL);
+		if (compile_ms)
+			*compile_ms = now_ms() - t0;
+		r = kn_nl_commit_delta(b->nl, kn_compiler_program(b->cc), b->delta, &err);
+		if (r < 0)
+			fprintf(stderr, "bench_sync: commit: %s\n", err.msg);
+		return r;
+	}
 	t0 = now_ms();
 	p = kn_compile(b->s, &b->copts, NULL);
 	if (compile_ms)
@@ -439,14 +462,22 @@ run_event(struct bench *b, const char *path, const char *name, int repeats)
 		samples_add(&comp, cms);
 		kn_nl_get_stats(b->nl, &ns);
 		if (i == 0)
-			changed = !kn_program_equal(b->cur, base);
-		/* The planner's share, measured apart: the same diff again. */
-		if (kn_plan_diff) {
+			changed = !kn_program_equal(cur(b), base);
+		/* The planner's share, measured apart: the same plan again. */
+		if (b->cc) {
 			struct kn_plan *pl = NULL;
 			struct kn_err err;
 
 			t0 = now_ms();
-			if (kn_plan_diff(base, b->cur, NULL, &pl, &err) == 0)
+			if (kn_plan_delta(cur(b), b->delta, NULL, &pl, &err) == 0)
+				samples_add(&plan, now_ms() - t0);
+			kn_plan_free(pl);
+		} else {
+			struct kn_plan *pl = NULL;
+			struct kn_err err;
+
+			t0 = now_ms();
+			if (kn_plan_diff(base, cur(b), NULL, &pl, &err) == 0)
 				samples_add(&plan, now_ms() - t0);
 			kn_plan_free(pl);
 		}
@@ -500,13 +531,15 @@ usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: bench_sync [-n NODE] [-r REPEATS] [-w WARMUP] [-N NFTFILE] [-e DIR]\n"
-		"                  [-E REPEATS] [--allow-init-netns] FILE...\n"
+		"                  [-E REPEATS] [-F] [--allow-init-netns] FILE...\n"
 		"  -n, --node NAME      the node under test (default node-0)\n"
 		"  -r, --repeats N      full syncs to measure (default 30)\n"
 		"  -w, --warmup N       full syncs before measuring (default 3)\n"
 		"  -N, --nft FILE       also time `nft -f FILE` after each full sync\n"
 		"  -e, --events DIR     replay the events of gen.py --events DIR\n"
 		"  -E, --event-repeats N  repeats per event (default 100)\n"
+		"  -F, --full-compile   compile whole programs and diff them, as before the\n"
+		"                       incremental compiler (for comparison)\n"
 		"  -S, --no-sync        skip the full sync measurement (one sync is still done)\n");
 }
 
@@ -521,6 +554,7 @@ main(int argc, char **argv)
 		{"events", required_argument, NULL, 'e'},
 		{"event-repeats", required_argument, NULL, 'E'},
 		{"no-sync", no_argument, NULL, 'S'},
+		{"full-compile", no_argument, NULL, 'F'},
 		{"allow-init-netns", no_argument, NULL, 'I'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -540,7 +574,7 @@ main(int argc, char **argv)
 	int c, r;
 
 	b.copts.node = "node-0";
-	while ((c = getopt_long(argc, argv, "n:r:w:N:e:E:Sh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:r:w:N:e:E:SFh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			b.copts.node = optarg;
@@ -562,6 +596,9 @@ main(int argc, char **argv)
 			break;
 		case 'S':
 			sync_bench = false;
+			break;
+		case 'F':
+			b.whole = true;
 			break;
 		case 'I':
 			allow_init = true;
@@ -671,9 +708,10 @@ main(int argc, char **argv)
 	rss_kb(&hwm, &rss);
 	printf("rss peak_kb=%ld after_load_kb=%ld now_kb=%ld\n", hwm, load_rss, rss);
 
-	r = kn_nl_flush(b.nl, b.cur->table, &err);
+	r = kn_nl_flush(b.nl, cur(&b)->table, &err);
 	if (r < 0)
 		fprintf(stderr, "bench_sync: flush: %s\n", err.msg);
+	kn_compiler_free(b.cc);
 	kn_program_free(b.cur);
 	kn_nl_close(b.nl);
 	kn_store_free(b.s);

@@ -1,7 +1,7 @@
 #! @ATF_SH@
 #
 # Incremental commits (the planner, src/planner/plan.c, rendered by
-# kn_nl_commit) against the kernel.
+# kn_nl_commit and kn_nl_commit_delta) against the kernel.
 #
 # nlupdate (tests/netns/nlupdate.c) applies cluster states as the daemon
 # does: the first in full, each next one as the difference from the one
@@ -477,6 +477,93 @@ deferred_chain_delete_cleanup()
 	ns_cleanup
 }
 
+atf_test_case incremental_compiler cleanup
+incremental_compiler_head()
+{
+	common_head "The plans of the incremental compiler's deltas leave the table a full apply gives; a rejected one leaves the previous table"
+	atf_set timeout 900
+}
+incremental_compiler_body()
+{
+	require_tools
+	ns_new 1
+	inc=$NS
+	ns_new 2
+	ref=$NS
+	n=0
+	files=
+	prev=
+	for s in $STATES; do
+		n=$((n + 1))
+		f=state$n.json
+		[ "$s" = base ] && s=
+		gen "$f" 100 "$s"
+		files="$files $f"
+		echo "==== step $n: ${s:-base}"
+		if [ -z "$prev" ]; then
+			full "$inc" "$f"
+		else
+			nlupdate "$inc" --incremental --from "$prev" "$f" ||
+				atf_fail "step $n (${s:-base}): $(cat stderr)"
+			grep -q "^step 1 incremental:" nlupdate.out ||
+				atf_fail "step $n was not incremental"
+		fi
+		equal_to_full "$inc" "$ref" "$f" "step $n (${s:-base})"
+		prev=$f
+	done
+
+	# The sequence in one process, as in the daemon.
+	ns_new 3
+	one=$NS
+	# shellcheck disable=SC2086
+	nlupdate "$one" --incremental $files ||
+		atf_fail "the sequence in one process: $(cat stderr)"
+	[ "$(grep -c ' incremental: ' nlupdate.out)" -eq $((n - 1)) ] ||
+		atf_fail "not every step after the first was incremental"
+	equal_to_full "$one" "$ref" "$f" "the sequence in one process"
+
+	# Rejected messages of a delta's batch leave the previous table; the
+	# full resync that follows succeeds.
+	gen a.json 100 "ipblock,pod_del"
+	gen b.json 100 "policy_edit,policy_add,policy_del,pod_add,pod_add_local,relabel_local,ip_change,ipblock_zero"
+	full "$inc" a.json
+	snapshot "$inc" before
+	full "$one" a.json
+	nlupdate "$one" --incremental --from a.json b.json || atf_fail "the change: $(cat stderr)"
+	total=$(sed -n 's/^step 1 incremental: \([0-9]*\) messages.*/\1/p' nlupdate.out)
+	[ -n "$total" ] && [ "$total" -gt 10 ] || atf_fail "unexpected batch: $(cat nlupdate.out)"
+	for i in 1 $((total / 3)) $((total / 2)) $((total - 2)); do
+		nlupdate "$inc" --incremental --from a.json --fail-at 1:$i b.json >/dev/null &&
+			atf_fail "message $i rejected, yet the commit succeeded"
+		snapshot "$inc" after
+		same "after message $i was rejected (nft -s list)" before.nft after.nft
+		same "after message $i was rejected (nft -j list)" before.json after.json
+	done
+	nlupdate "$inc" --incremental --from a.json --fail-at 1:2 b.json b.json &&
+		atf_fail "step 1 did not fail"
+	grep -q "^step 2 full: " nlupdate.out || atf_fail "no full resync after the failure"
+	equal_to_full "$inc" "$ref" b.json "the full resync after a failure"
+
+	# As on kernels before 6.2: chains that map elements pointed at go
+	# one commit later, and come back when the next state has them.
+	gen c.json 100 "policy_add"
+	gen d.json 100 ""
+	export KN_TEST_DEFER_CHAIN_DELETE=1
+	full "$inc" c.json
+	nlupdate "$inc" --incremental --from c.json d.json d.json || atf_fail "$(cat stderr)"
+	grep -Eq "^step 2 incremental: .* chains \+0 -[1-9]" nlupdate.out ||
+		atf_fail "the second commit did not delete the chains left"
+	equal_to_full "$inc" "$ref" d.json "after the deferred delete"
+	full "$inc" c.json
+	nlupdate "$inc" --incremental --from c.json d.json c.json c.json || atf_fail "$(cat stderr)"
+	equal_to_full "$inc" "$ref" c.json "a deferred chain created again"
+	unset KN_TEST_DEFER_CHAIN_DELETE
+}
+incremental_compiler_cleanup()
+{
+	ns_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case incremental_equals_full
@@ -484,4 +571,5 @@ atf_init_test_cases()
 	atf_add_test_case rejected_keeps_previous
 	atf_add_test_case recreated_objects
 	atf_add_test_case deferred_chain_delete
+	atf_add_test_case incremental_compiler
 }

@@ -382,6 +382,75 @@ ATF_TC_BODY(churn_model, tc)
 	kn_store_free(s);
 }
 
+/* The journal keeps, per key changed since it was taken, the version the
+ * key had then; a key changed twice keeps its oldest version, and a key
+ * that did not exist has none. */
+ATF_TC_WITHOUT_HEAD(journal);
+ATF_TC_BODY(journal, tc)
+{
+	struct kn_store *s = kn_store_new();
+	struct kn_store_journal j;
+
+	put(s, mk_pod("ns", "before", "node1"));
+	kn_store_journal_start(s, 16);
+	put(s, mk_pod("ns", "before", "node2"));
+	put(s, mk_pod("ns", "before", "node3"));
+	put(s, mk_pod("ns", "new", "node1"));
+	put(s, mk_ns("ns"));
+	ATF_CHECK_EQ(0, kn_store_delete(s, KN_KIND_NAMESPACE, "ignored", "ns"));
+	kn_store_journal_take(s, &j);
+	ATF_REQUIRE_EQ(3, j.n);
+	ATF_CHECK(!j.overflow);
+	ATF_CHECK_EQ(KN_KIND_POD, j.v[0].kind);
+	ATF_CHECK_STREQ("ns", j.v[0].ns);
+	ATF_CHECK_STREQ("before", j.v[0].name);
+	ATF_REQUIRE_EQ(KN_KIND_POD, j.v[0].old.kind);
+	ATF_CHECK_STREQ("node1", j.v[0].old.u.pod->node);
+	ATF_CHECK_STREQ("new", j.v[1].name);
+	ATF_CHECK_EQ(KN_KIND_OTHER, j.v[1].old.kind);
+	/* Added and deleted again: recorded, with no old version. */
+	ATF_CHECK_EQ(KN_KIND_NAMESPACE, j.v[2].kind);
+	ATF_CHECK(j.v[2].ns == NULL);
+	ATF_CHECK_EQ(KN_KIND_OTHER, j.v[2].old.kind);
+	ATF_CHECK_STREQ("node3", kn_store_get_pod(s, "ns", "before")->node);
+	kn_store_journal_release(&j);
+
+	/* Taken: a new journal starts; the versions it keeps are those of
+	 * the take. */
+	ATF_CHECK_EQ(0, kn_store_delete(s, KN_KIND_POD, "ns", "before"));
+	kn_store_journal_take(s, &j);
+	ATF_REQUIRE_EQ(1, j.n);
+	ATF_CHECK_STREQ("node3", j.v[0].old.u.pod->node);
+	kn_store_journal_release(&j);
+
+	/* Past its bound, the journal only says it overflowed, until taken. */
+	for (int i = 0; i < 20; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "p%d", i);
+		put(s, mk_pod("ns", name, NULL));
+	}
+	kn_store_journal_take(s, &j);
+	ATF_CHECK(j.overflow);
+	ATF_CHECK_EQ(0, j.n);
+	kn_store_journal_release(&j);
+	put(s, mk_pod("ns", "p0", "node1"));
+	kn_store_journal_take(s, &j);
+	ATF_CHECK(!j.overflow);
+	ATF_CHECK_EQ(1, j.n);
+	kn_store_journal_release(&j);
+
+	/* Stopped: nothing is kept; a pending journal goes with the store. */
+	kn_store_journal_start(s, 0);
+	put(s, mk_pod("ns", "p1", "node1"));
+	kn_store_journal_take(s, &j);
+	ATF_CHECK_EQ(0, j.n);
+	kn_store_journal_release(&j);
+	kn_store_journal_start(s, 4);
+	put(s, mk_pod("ns", "p1", "node2"));
+	kn_store_free(s);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, put_get);
@@ -391,5 +460,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, views_sorted);
 	ATF_TP_ADD_TC(tp, scale);
 	ATF_TP_ADD_TC(tp, churn_model);
+	ATF_TP_ADD_TC(tp, journal);
 	return atf_no_error();
 }
