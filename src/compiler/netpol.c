@@ -359,12 +359,17 @@ fill_port_set(const struct kn_np_rule *rule, struct kn_set *s)
 	free(v);
 }
 
+/* True when the rule has an ipBlock of that address family (0: of
+ * either). */
 static bool
-rule_has_ip_block(const struct kn_np_rule *rule)
+rule_has_ip_block(const struct kn_np_rule *rule, int family)
 {
-	for (size_t k = 0; k < rule->npeers; k++)
-		if (rule->peers[k].has_ip_block)
+	for (size_t k = 0; k < rule->npeers; k++) {
+		const struct kn_np_peer *peer = &rule->peers[k];
+
+		if (peer->has_ip_block && (family == 0 || peer->cidr.addr.family == family))
 			return true;
+	}
 	return false;
 }
 
@@ -497,8 +502,13 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 
 			peers[f] =
 				xasprintf("%s/%s/%zu/peers-%s", base, dir_name[d], idx, fam_sfx[f]);
+			/* Pods are single addresses: only an ipBlock of the
+			 * family brings ranges.  A plain hash set costs the
+			 * kernel far less to fill than an interval set (an
+			 * rbtree holding a start and an end element per
+			 * address), and a full sync is mostly such elements. */
 			ps[f] = kn_program_add_set(c->p, peers[f], f ? KN_KEY_IPV6 : KN_KEY_IPV4,
-						   true, comment);
+						   rule_has_ip_block(rule, fam[f]), comment);
 			free(comment);
 		}
 		fill_peer_sets(c, np, rule, ps[0], ps[1]);
@@ -545,7 +555,7 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 
 			for_each_peer_pod(c, np, rule, named_fill_pod, &f);
 			/* Every pod is a candidate only when there are blocks. */
-			if (rule_has_ip_block(rule)) {
+			if (rule_has_ip_block(rule, 0)) {
 				for (size_t i = 0; i < c->npods; i++)
 					if (c->pod_flags[i] & POD_PEER)
 						add_named_for_pod(rule, c->pods[i], ns[0], ns[1],

@@ -463,6 +463,51 @@ ATF_TC_BODY(ip_block_host_bits_and_overlap, tc)
 	kn_store_free(s);
 }
 
+ATF_TC_WITHOUT_HEAD(peer_sets_interval_only_with_blocks);
+ATF_TC_BODY(peer_sets_interval_only_with_blocks, tc)
+{
+	/* Pod peers are single addresses: their sets are plain hash sets.
+	 * Only an ipBlock brings ranges, and only into the set of its own
+	 * family; port sets hold ranges (endPort, protocol only) always. */
+	struct kn_store *s = model_with("apiVersion: networking.k8s.io/v1\n"
+					"kind: NetworkPolicy\n"
+					"metadata: {name: p, namespace: x}\n"
+					"spec:\n"
+					"  podSelector: {matchLabels: {pod: a}}\n"
+					"  ingress:\n"
+					"  - from: [{podSelector: {}}]\n"
+					"    ports: [{port: 80}]\n"
+					"  - from:\n"
+					"    - podSelector: {}\n"
+					"    - ipBlock: {cidr: 10.9.0.0/16}\n"
+					"  - from:\n"
+					"    - ipBlock: {cidr: 10.9.0.0/16}\n"
+					"    - ipBlock: {cidr: 'fd09::/64'}\n");
+	struct kn_compile_opts o = {.node = "node1"};
+	struct kn_program *p = kn_compile(s, &o, NULL);
+	static const struct {
+		const char *name;
+		bool interval;
+	} want[] = {
+		{"np/x/p/ingress/0/peers-v4", false}, {"np/x/p/ingress/0/peers-v6", false},
+		{"np/x/p/ingress/0/ports", true},     {"np/x/p/ingress/1/peers-v4", true},
+		{"np/x/p/ingress/1/peers-v6", false}, {"np/x/p/ingress/2/peers-v4", true},
+		{"np/x/p/ingress/2/peers-v6", true},
+	};
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct kn_set *set = kn_program_find_set(p, want[i].name);
+
+		ATF_REQUIRE_MSG(set != NULL, "no set %s", want[i].name);
+		ATF_CHECK_MSG(set->interval == want[i].interval, "%s: interval %d, want %d",
+			      want[i].name, set->interval, want[i].interval);
+	}
+	/* The hash set holds every pod of x, each address once. */
+	ATF_CHECK_EQ(kn_program_find_set(p, "np/x/p/ingress/0/peers-v4")->nelems, 3);
+	kn_program_free(p);
+	kn_store_free(s);
+}
+
 ATF_TC_WITHOUT_HEAD(other_namespace_unaffected);
 ATF_TC_BODY(other_namespace_unaffected, tc)
 {
@@ -750,6 +795,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, policies_are_additive);
 	ATF_TP_ADD_TC(tp, ip_block_except);
 	ATF_TP_ADD_TC(tp, ip_block_host_bits_and_overlap);
+	ATF_TP_ADD_TC(tp, peer_sets_interval_only_with_blocks);
 	ATF_TP_ADD_TC(tp, other_namespace_unaffected);
 	ATF_TP_ADD_TC(tp, established_and_nd_pass);
 	ATF_TP_ADD_TC(tp, own_node_always_allowed);
