@@ -322,8 +322,23 @@ port_range_cmp(const void *a, const void *b)
 	return (x->hi > y->hi) - (x->hi < y->hi);
 }
 
-/* Numeric ports and protocol-only entries, merged per protocol: the
- * kernel's concatenated interval sets refuse overlapping elements. */
+/* True when one of the rule's numeric ports is a range: an endPort, or
+ * a protocol without port (0-65535). */
+static bool
+rule_has_port_range(const struct kn_np_rule *rule)
+{
+	for (size_t i = 0; i < rule->nports; i++) {
+		const struct kn_np_port *pt = &rule->ports[i];
+
+		if (!pt->port_name && (!pt->has_port || pt->end_port != pt->port))
+			return true;
+	}
+	return false;
+}
+
+/* Numeric ports and protocol-only entries.  In an interval set they are
+ * merged per protocol: the kernel's concatenated interval sets refuse
+ * overlapping elements.  A plain set holds single ports as they are. */
 static void
 fill_port_set(const struct kn_np_rule *rule, struct kn_set *s)
 {
@@ -345,7 +360,7 @@ fill_port_set(const struct kn_np_rule *rule, struct kn_set *s)
 		struct port_range cur = v[i++];
 		struct kn_elem *e;
 
-		while (i < n && v[i].proto == cur.proto &&
+		while (s->interval && i < n && v[i].proto == cur.proto &&
 		       (uint32_t)v[i].lo <= (uint32_t)cur.hi + 1) {
 			if (v[i].hi > cur.hi)
 				cur.hi = v[i].hi;
@@ -518,7 +533,10 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 		struct kn_set *s;
 
 		ports = xasprintf("%s/%s/%zu/ports", base, dir_name[d], idx);
-		s = kn_program_add_set(c->p, ports, KN_KEY_PROTO_PORT, true, comment);
+		/* As for peers: an interval set (pipapo, in the kernel) only
+		 * when a range needs one. */
+		s = kn_program_add_set(c->p, ports, KN_KEY_PROTO_PORT, rule_has_port_range(rule),
+				       comment);
 		fill_port_set(rule, s);
 		kn_set_finalize(s);
 		free(comment);

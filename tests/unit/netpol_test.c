@@ -466,9 +466,10 @@ ATF_TC_BODY(ip_block_host_bits_and_overlap, tc)
 ATF_TC_WITHOUT_HEAD(peer_sets_interval_only_with_blocks);
 ATF_TC_BODY(peer_sets_interval_only_with_blocks, tc)
 {
-	/* Pod peers are single addresses: their sets are plain hash sets.
-	 * Only an ipBlock brings ranges, and only into the set of its own
-	 * family; port sets hold ranges (endPort, protocol only) always. */
+	/* Pod peers and single ports are plain hash sets.  Only an
+	 * ipBlock brings address ranges, and only into the set of its own
+	 * family; only endPort or a protocol without port bring port
+	 * ranges. */
 	struct kn_store *s = model_with("apiVersion: networking.k8s.io/v1\n"
 					"kind: NetworkPolicy\n"
 					"metadata: {name: p, namespace: x}\n"
@@ -482,7 +483,10 @@ ATF_TC_BODY(peer_sets_interval_only_with_blocks, tc)
 					"    - ipBlock: {cidr: 10.9.0.0/16}\n"
 					"  - from:\n"
 					"    - ipBlock: {cidr: 10.9.0.0/16}\n"
-					"    - ipBlock: {cidr: 'fd09::/64'}\n");
+					"    - ipBlock: {cidr: 'fd09::/64'}\n"
+					"  - ports: [{port: 81}, {port: 80, endPort: 90}]\n"
+					"  - ports: [{port: 81}, {protocol: UDP}]\n"
+					"  - ports: [{port: 81}, {port: 82}, {port: 81}]\n");
 	struct kn_compile_opts o = {.node = "node1"};
 	struct kn_program *p = kn_compile(s, &o, NULL);
 	static const struct {
@@ -490,10 +494,12 @@ ATF_TC_BODY(peer_sets_interval_only_with_blocks, tc)
 		bool interval;
 	} want[] = {
 		{"np/x/p/ingress/0/peers-v4", false}, {"np/x/p/ingress/0/peers-v6", false},
-		{"np/x/p/ingress/0/ports", true},     {"np/x/p/ingress/1/peers-v4", true},
+		{"np/x/p/ingress/0/ports", false},    {"np/x/p/ingress/1/peers-v4", true},
 		{"np/x/p/ingress/1/peers-v6", false}, {"np/x/p/ingress/2/peers-v4", true},
-		{"np/x/p/ingress/2/peers-v6", true},
+		{"np/x/p/ingress/2/peers-v6", true},  {"np/x/p/ingress/3/ports", true},
+		{"np/x/p/ingress/4/ports", true},     {"np/x/p/ingress/5/ports", false},
 	};
+	const struct kn_set *ports;
 
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
 		const struct kn_set *set = kn_program_find_set(p, want[i].name);
@@ -504,6 +510,12 @@ ATF_TC_BODY(peer_sets_interval_only_with_blocks, tc)
 	}
 	/* The hash set holds every pod of x, each address once. */
 	ATF_CHECK_EQ(kn_program_find_set(p, "np/x/p/ingress/0/peers-v4")->nelems, 3);
+	/* Ranges are merged in an interval set (81 lies in 80-90); single
+	 * ports stay apart in a plain one, each once. */
+	ATF_CHECK_EQ(kn_program_find_set(p, "np/x/p/ingress/3/ports")->nelems, 1);
+	ports = kn_program_find_set(p, "np/x/p/ingress/5/ports");
+	ATF_REQUIRE_EQ(ports->nelems, 2);
+	ATF_CHECK(ports->elems[0].port == 81 && ports->elems[1].port == 82);
 	kn_program_free(p);
 	kn_store_free(s);
 }
