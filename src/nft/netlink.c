@@ -1,5 +1,6 @@
 /* The netlink backend: renders a kn_program into one nfnetlink batch
- * with libnftnl and sends it over a NETLINK_NETFILTER socket (libmnl).
+ * (tables, chains, sets and rules with libnftnl, element lists directly
+ * with libmnl) and sends it over a NETLINK_NETFILTER socket.
  *
  * The batch replaces table inet NAME as a whole:
  *
@@ -862,54 +863,182 @@ out:
 	return ret;
 }
 
-/* Adds one element to ns.  key_end: the KEY_END of a concatenated range,
- * or NULL.  flags: NFT_SET_ELEM_INTERVAL_END or 0.  open: the element
- * starts a range that runs to the top address (nft's half-open flag).
- * target: for maps, the chain to goto. */
+/* ---------------------------------------------------------------- elements */
+
+/* Element lists are written straight into the batch with libmnl: a full
+ * sync carries thousands of elements, and a libnftnl object for each
+ * (allocated, filled, copied into the message and freed) was most of
+ * the time spent building the batch.  The bytes are the ones
+ * nftnl_set_elems_nlmsg_build_payload_iter() of libnftnl 1.2.4 writes
+ * (tests/unit/netlink_test.c rebuilds every element list with it and
+ * compares), but for zeros in the padding (attr_put):
+ *
+ *	NFTA_SET_ELEM_LIST_SET		the set's name
+ *	NFTA_SET_ELEM_LIST_SET_ID	its batch-local id
+ *	NFTA_SET_ELEM_LIST_TABLE
+ *	NFTA_SET_ELEM_LIST_ELEMENTS	nest of elements, numbered from 1:
+ *		NFTA_SET_ELEM_FLAGS	NFT_SET_ELEM_INTERVAL_END
+ *		NFTA_SET_ELEM_KEY	{ NFTA_DATA_VALUE }
+ *		NFTA_SET_ELEM_KEY_END	{ NFTA_DATA_VALUE }
+ *		NFTA_SET_ELEM_DATA	{ NFTA_DATA_VERDICT { CODE, CHAIN } }
+ *		NFTA_SET_ELEM_USERDATA	comment, nft's open-interval flag
+ *
+ * An attribute's length is 16 bits, so a list stops short of 64 KiB: the
+ * element that does not fit any more is taken back and opens the next
+ * message, as libnftnl does. */
+struct elem_list {
+	struct batch *b;
+	const struct kn_set *s;
+	uint32_t id;
+	uint16_t type, flags; /* message type and flags */
+	enum msg_kind kind;
+	struct nlmsghdr *nlh; /* the message being written, or NULL */
+	struct nlattr *list;  /* its NFTA_SET_ELEM_LIST_ELEMENTS */
+	uint16_t n;	      /* elements in it */
+};
+
+static void
+elem_list_init(struct elem_list *el, struct batch *b, const struct kn_set *s, uint32_t id,
+	       uint16_t type, uint16_t flags, enum msg_kind kind)
+{
+	memset(el, 0, sizeof(*el));
+	el->b = b;
+	el->s = s;
+	el->id = id;
+	el->type = type;
+	el->flags = flags;
+	el->kind = kind;
+}
+
+/* mnl_attr_put(), padding included: libmnl 1.0.4 leaves the padding
+ * bytes as the buffer had them, and the batch's pages are reused heap
+ * memory.  The kernel ignores them; we send zeros all the same. */
+static void
+attr_put(struct nlmsghdr *nlh, uint16_t type, size_t len, const void *data)
+{
+	struct nlattr *attr = mnl_nlmsg_get_payload_tail(nlh);
+
+	attr->nla_type = type;
+	attr->nla_len = (uint16_t)(MNL_ATTR_HDRLEN + len);
+	memcpy(mnl_attr_get_payload(attr), data, len);
+	memset((char *)mnl_attr_get_payload(attr) + len, 0, MNL_ALIGN(len) - len);
+	nlh->nlmsg_len += MNL_ALIGN(attr->nla_len);
+}
+
+static void
+attr_put_u32(struct nlmsghdr *nlh, uint16_t type, uint32_t v)
+{
+	attr_put(nlh, type, sizeof(v), &v);
+}
+
+static void
+attr_put_strz(struct nlmsghdr *nlh, uint16_t type, const char *s)
+{
+	attr_put(nlh, type, strlen(s) + 1, s);
+}
+
+static void
+elem_list_open(struct elem_list *el)
+{
+	el->nlh = msg_start(el->b, el->type, el->flags, el->kind, el->s, 0);
+	attr_put_strz(el->nlh, NFTA_SET_ELEM_LIST_SET, el->s->name);
+	attr_put_u32(el->nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(el->id));
+	attr_put_strz(el->nlh, NFTA_SET_ELEM_LIST_TABLE, el->b->table);
+	el->list = mnl_attr_nest_start(el->nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	el->n = 0;
+}
+
+/* Ends the message being written, if any. */
 static int
-elem_add(struct nftnl_set *ns, const uint8_t *key, const uint8_t *key_end, uint32_t len,
+elem_list_close(struct elem_list *el)
+{
+	struct nlmsghdr *nlh = el->nlh;
+
+	if (nlh == NULL)
+		return 0;
+	el->nlh = NULL;
+	mnl_attr_nest_end(nlh, el->list);
+	return msg_end(el->b, nlh);
+}
+
+/* Appends a user data record {type, length, value} to ud (nftnl_udata's
+ * layout); ud has room for a comment and a flag (comment_check). */
+static void
+udata_put(uint8_t *ud, size_t *len, uint8_t type, const void *value, uint8_t n)
+{
+	ud[(*len)++] = type;
+	ud[(*len)++] = n;
+	memcpy(ud + *len, value, n);
+	*len += n;
+}
+
+/* Writes the attributes of one element (see above). */
+static void
+elem_payload(struct nlmsghdr *nlh, const uint8_t *key, const uint8_t *key_end, uint32_t len,
+	     uint32_t flags, bool open, const char *comment, const char *target)
+{
+	struct nlattr *n1, *n2;
+	uint8_t ud[KN_UDATA_MAX];
+	size_t udlen = 0;
+
+	if (flags != 0)
+		attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(flags));
+	n1 = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	attr_put(nlh, NFTA_DATA_VALUE, len, key);
+	mnl_attr_nest_end(nlh, n1);
+	if (key_end != NULL) {
+		n1 = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY_END);
+		attr_put(nlh, NFTA_DATA_VALUE, len, key_end);
+		mnl_attr_nest_end(nlh, n1);
+	}
+	if (target != NULL) {
+		n1 = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_DATA);
+		n2 = mnl_attr_nest_start(nlh, NFTA_DATA_VERDICT);
+		attr_put_u32(nlh, NFTA_VERDICT_CODE, htonl((uint32_t)NFT_GOTO));
+		attr_put_strz(nlh, NFTA_VERDICT_CHAIN, target);
+		mnl_attr_nest_end(nlh, n2);
+		mnl_attr_nest_end(nlh, n1);
+	}
+	if (comment != NULL)
+		udata_put(ud, &udlen, NFTNL_UDATA_SET_ELEM_COMMENT, comment,
+			  (uint8_t)(strlen(comment) + 1));
+	if (open) {
+		uint32_t f = NFTNL_SET_ELEM_F_INTERVAL_OPEN;
+
+		udata_put(ud, &udlen, NFTNL_UDATA_SET_ELEM_FLAGS, &f, sizeof(f));
+	}
+	if (udlen > 0)
+		attr_put(nlh, NFTA_SET_ELEM_USERDATA, udlen, ud);
+}
+
+/* Adds one element.  key_end: the KEY_END of a concatenated range, or
+ * NULL.  flags: NFT_SET_ELEM_INTERVAL_END or 0.  open: the element starts
+ * a range that runs to the top address (nft's half-open flag).  target:
+ * for maps, the chain to goto. */
+static int
+elem_add(struct elem_list *el, const uint8_t *key, const uint8_t *key_end, uint32_t len,
 	 uint32_t flags, bool open, const char *comment, const char *target)
 {
-	struct nftnl_udata_buf *ud = NULL;
-	struct nftnl_set_elem *e;
-	int ret = -ENOMEM;
+	struct nlattr *nest;
+	int ret;
 
-	e = nftnl_set_elem_alloc();
-	if (e == NULL)
-		return -ENOMEM;
-	if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len) < 0)
-		goto out;
-	if (key_end != NULL && nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, key_end, len) < 0)
-		goto out;
-	if (flags != 0)
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags);
-	if (target != NULL) {
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
-		if (nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, target) < 0)
-			goto out;
-	}
-	if (comment != NULL || open) {
-		ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
-		if (ud == NULL)
-			goto out;
-		if (comment != NULL &&
-		    !nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT, comment))
-			goto out;
-		if (open && !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_ELEM_FLAGS,
-						 NFTNL_SET_ELEM_F_INTERVAL_OPEN))
-			goto out;
-		if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(ud),
-				       nftnl_udata_buf_len(ud)) < 0)
-			goto out;
-	}
-	nftnl_set_elem_add(ns, e);
-	e = NULL;
-	ret = 0;
-out:
-	nftnl_udata_buf_free(ud);
-	if (e != NULL)
-		nftnl_set_elem_free(e);
-	return ret;
+	if (el->nlh == NULL)
+		elem_list_open(el);
+	nest = mnl_attr_nest_start(el->nlh, ++el->n);
+	elem_payload(el->nlh, key, key_end, len, flags, open, comment, target);
+	mnl_attr_nest_end(el->nlh, nest);
+	if ((const char *)nest + nest->nla_len - (const char *)el->list <= UINT16_MAX)
+		return 0;
+	/* The list would overflow: take the element back, end the message
+	 * and start the next one with it. */
+	el->nlh->nlmsg_len -= nest->nla_len;
+	if ((ret = elem_list_close(el)) < 0)
+		return ret;
+	elem_list_open(el);
+	nest = mnl_attr_nest_start(el->nlh, ++el->n);
+	elem_payload(el->nlh, key, key_end, len, flags, open, comment, target);
+	mnl_attr_nest_end(el->nlh, nest);
+	return 0;
 }
 
 /* Checks one element against its set. */
@@ -941,7 +1070,7 @@ elem_check(const struct kn_set *s, const struct kn_elem *e)
  *    comes first.
  * Ranges must be sorted and disjoint. */
 static int
-elems_interval(const struct kn_set *s, struct nftnl_set *ns, const char **why)
+elems_interval(const struct kn_set *s, struct elem_list *el, const char **why)
 {
 	uint8_t key[16];
 	struct kn_addr first, next;
@@ -951,7 +1080,7 @@ elems_interval(const struct kn_set *s, struct nftnl_set *ns, const char **why)
 
 	if (s->nelems > 0 && !addr_is_zero(&s->elems[0].addr)) {
 		memset(key, 0, sizeof(key));
-		ret = elem_add(ns, key, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL, NULL);
+		ret = elem_add(el, key, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL, NULL);
 		if (ret < 0)
 			return ret;
 	}
@@ -972,7 +1101,7 @@ elems_interval(const struct kn_set *s, struct nftnl_set *ns, const char **why)
 			}
 		}
 		open = !addr_next(&next);
-		ret = elem_add(ns, first.bytes, NULL, len, 0, open, e->comment, NULL);
+		ret = elem_add(el, first.bytes, NULL, len, 0, open, e->comment, NULL);
 		if (ret < 0)
 			return ret;
 		if (open) {
@@ -982,7 +1111,7 @@ elems_interval(const struct kn_set *s, struct nftnl_set *ns, const char **why)
 			}
 			break;
 		}
-		ret = elem_add(ns, next.bytes, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL,
+		ret = elem_add(el, next.bytes, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL,
 			       NULL);
 		if (ret < 0)
 			return ret;
@@ -993,7 +1122,7 @@ elems_interval(const struct kn_set *s, struct nftnl_set *ns, const char **why)
 /* Every other set: one element per IR element; concatenated interval
  * sets (pipapo) with KEY and KEY_END, both inclusive. */
 static int
-elems_plain(const struct kn_set *s, struct nftnl_set *ns)
+elems_plain(const struct kn_set *s, struct elem_list *el)
 {
 	uint8_t key[NFT_DATA_VALUE_MAXLEN], key_end[NFT_DATA_VALUE_MAXLEN];
 	size_t i;
@@ -1005,7 +1134,7 @@ elems_plain(const struct kn_set *s, struct nftnl_set *ns)
 
 		if (s->interval)
 			key_encode(s->key, e, true, key_end);
-		ret = elem_add(ns, key, s->interval ? key_end : NULL, len, 0, false, e->comment,
+		ret = elem_add(el, key, s->interval ? key_end : NULL, len, 0, false, e->comment,
 			       s->vmap ? e->target : NULL);
 		if (ret < 0)
 			return ret;
@@ -1013,44 +1142,17 @@ elems_plain(const struct kn_set *s, struct nftnl_set *ns)
 	return 0;
 }
 
-/* Writes the elements of ns in as many messages of type as needed:
- * libnftnl stops filling one when its element list reaches the 64 KiB
- * that an attribute can hold. */
-static int
-elems_send(struct batch *b, const struct kn_set *s, struct nftnl_set *ns, uint16_t type,
-	   uint16_t flags, enum msg_kind kind)
-{
-	struct nftnl_set_elems_iter *it;
-	struct nlmsghdr *nlh;
-	int ret;
-
-	it = nftnl_set_elems_iter_create(ns);
-	if (it == NULL)
-		return -ENOMEM;
-	for (;;) {
-		int more;
-
-		nlh = msg_start(b, type, flags, kind, s, 0);
-		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
-		ret = msg_end(b, nlh);
-		if (ret < 0 || more <= 0)
-			break;
-	}
-	nftnl_set_elems_iter_destroy(it);
-	return ret;
-}
-
 /*	elements = { 10.0.0.0/8 comment "...", tcp . 80-90, 10.1.2.3 : goto CHAIN }
  *
- * As many NEWSETELEM messages as needed: libnftnl stops filling one when
- * its element list reaches the 64 KiB that an attribute can hold. */
+ * As many NEWSETELEM messages as needed: an element list holds at most
+ * 64 KiB. */
 static int
 put_elems(struct batch *b, const struct kn_set *s, uint32_t id)
 {
+	struct elem_list el;
 	const char *why = NULL;
-	struct nftnl_set *ns;
 	size_t i;
-	int ret = -ENOMEM;
+	int ret;
 
 	if (s->nelems == 0)
 		return 0;
@@ -1060,29 +1162,17 @@ put_elems(struct batch *b, const struct kn_set *s, uint32_t id)
 			return kn_errf(b->err, -EINVAL, "element %zu of set %s: %s", i + 1, s->name,
 				       why);
 	}
-	ns = nftnl_set_alloc();
-	if (ns == NULL)
-		goto out;
-	if (nftnl_set_set_str(ns, NFTNL_SET_TABLE, b->table) < 0 ||
-	    nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name) < 0)
-		goto out;
-	nftnl_set_set_u32(ns, NFTNL_SET_ID, id);
-	if (s->interval && !key_is_concat(s->key))
-		ret = elems_interval(s, ns, &why);
-	else
-		ret = elems_plain(s, ns);
-	if (ret < 0)
-		goto out;
 	/* EXCL: a duplicate element is a compiler bug (kn_set_finalize
 	 * removes them), and the kernel would take it silently. */
-	ret = elems_send(b, s, ns, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, MSG_ELEMS);
-out:
-	if (ret == -ENOMEM)
-		kn_errf(b->err, ret, "elements of set %s: out of memory", s->name);
-	else if (ret == -EINVAL && why != NULL)
+	elem_list_init(&el, b, s, id, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, MSG_ELEMS);
+	if (s->interval && !key_is_concat(s->key))
+		ret = elems_interval(s, &el, &why);
+	else
+		ret = elems_plain(s, &el);
+	if (ret == 0)
+		ret = elem_list_close(&el);
+	if (ret == -EINVAL && why != NULL)
 		kn_errf(b->err, ret, "elements of set %s: %s", s->name, why);
-	if (ns != NULL)
-		nftnl_set_free(ns);
 	return ret;
 }
 
@@ -1092,7 +1182,7 @@ out:
  * 0 when zero_end is set.  A delete carries only what identifies an
  * element (KEY, KEY_END, the interval end flag), as nft sends it. */
 static int
-elems_ops(const struct kn_set *s, struct nftnl_set *ns, const struct kn_elem *const *v, size_t n,
+elems_ops(const struct kn_set *s, struct elem_list *el, const struct kn_elem *const *v, size_t n,
 	  bool zero_end, bool del)
 {
 	uint8_t key[NFT_DATA_VALUE_MAXLEN], key_end[NFT_DATA_VALUE_MAXLEN];
@@ -1103,7 +1193,7 @@ elems_ops(const struct kn_set *s, struct nftnl_set *ns, const struct kn_elem *co
 
 	if (zero_end) {
 		memset(key, 0, sizeof(key));
-		ret = elem_add(ns, key, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL, NULL);
+		ret = elem_add(el, key, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL, NULL);
 	}
 	for (i = 0; i < n && ret == 0; i++) {
 		const struct kn_elem *e = v[i];
@@ -1115,17 +1205,17 @@ elems_ops(const struct kn_set *s, struct nftnl_set *ns, const struct kn_elem *co
 			struct kn_addr next = e->addr_end.family != 0 ? e->addr_end : e->addr;
 			bool open = !addr_next(&next);
 
-			ret = elem_add(ns, e->addr.bytes, NULL, len, 0, open && !del, comment,
+			ret = elem_add(el, e->addr.bytes, NULL, len, 0, open && !del, comment,
 				       NULL);
 			if (ret == 0 && !open)
-				ret = elem_add(ns, next.bytes, NULL, len, NFT_SET_ELEM_INTERVAL_END,
+				ret = elem_add(el, next.bytes, NULL, len, NFT_SET_ELEM_INTERVAL_END,
 					       false, NULL, NULL);
 			continue;
 		}
 		key_encode(s->key, e, false, key);
 		if (s->interval)
 			key_encode(s->key, e, true, key_end);
-		ret = elem_add(ns, key, s->interval ? key_end : NULL, len, 0, false, comment,
+		ret = elem_add(el, key, s->interval ? key_end : NULL, len, 0, false, comment,
 			       s->vmap && !del ? e->target : NULL);
 	}
 	return ret;
@@ -1136,10 +1226,10 @@ static int
 put_elem_ops(struct batch *b, const struct kn_set *s, uint32_t id, const struct kn_elem *const *v,
 	     size_t n, bool zero_end, bool del)
 {
+	struct elem_list el;
 	const char *why = NULL;
-	struct nftnl_set *ns;
 	size_t i;
-	int ret = -ENOMEM;
+	int ret;
 
 	for (i = 0; i < n && !del; i++) {
 		why = elem_check(s, v[i]);
@@ -1147,26 +1237,14 @@ put_elem_ops(struct batch *b, const struct kn_set *s, uint32_t id, const struct 
 			return kn_errf(b->err, -EINVAL, "element %zu of set %s: %s",
 				       (size_t)(v[i] - s->elems) + 1, s->name, why);
 	}
-	ns = nftnl_set_alloc();
-	if (ns == NULL)
-		goto out;
-	if (nftnl_set_set_str(ns, NFTNL_SET_TABLE, b->table) < 0 ||
-	    nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name) < 0)
-		goto out;
-	nftnl_set_set_u32(ns, NFTNL_SET_ID, id);
-	ret = elems_ops(s, ns, v, n, zero_end, del);
-	if (ret < 0)
-		goto out;
 	if (del)
-		ret = elems_send(b, s, ns, NFT_MSG_DELSETELEM, 0, MSG_DELELEMS);
+		elem_list_init(&el, b, s, id, NFT_MSG_DELSETELEM, 0, MSG_DELELEMS);
 	else
-		ret = elems_send(b, s, ns, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL,
-				 MSG_ELEMS);
-out:
-	if (ret == -ENOMEM)
-		kn_errf(b->err, ret, "elements of set %s: out of memory", s->name);
-	if (ns != NULL)
-		nftnl_set_free(ns);
+		elem_list_init(&el, b, s, id, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL,
+			       MSG_ELEMS);
+	ret = elems_ops(s, &el, v, n, zero_end, del);
+	if (ret == 0)
+		ret = elem_list_close(&el);
 	return ret;
 }
 
@@ -1718,14 +1796,14 @@ out:
 
 /* ---------------------------------------------------------------- send, acks */
 
+/* Starts a batch whose BATCH_BEGIN will have sequence number seq0. */
 static void
-batch_init(struct batch *b, struct kn_nl *nl, const char *table, struct kn_err *err)
+batch_init(struct batch *b, const char *table, uint32_t seq0, struct kn_err *err)
 {
 	memset(b, 0, sizeof(*b));
 	b->table = table;
 	b->err = err;
-	b->seq0 = nl->seq;
-	memset(&nl->stats, 0, sizeof(nl->stats));
+	b->seq0 = seq0;
 }
 
 struct ack_state {
@@ -2189,45 +2267,53 @@ batch_sets(struct batch *b, const struct kn_program *p)
 	qsort(b->sets, b->nsets, sizeof(*b->sets), set_ref_cmp);
 }
 
+/* Builds the full replacement of table p->table by p, as the top of this
+ * file shows it. */
+static int
+batch_build_full(struct batch *b, const struct kn_program *p)
+{
+	size_t i, j;
+	int ret;
+
+	b->nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
+	if (b->nb == NULL)
+		return kn_errf(b->err, -ENOMEM, "batch: out of memory");
+	batch_sets(b, p);
+	if ((ret = batch_begin_end(b, true)) < 0 ||
+	    (ret = put_table(b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0 ||
+	    (ret = put_table(b, NFT_MSG_DELTABLE, MSG_DELTABLE)) < 0 ||
+	    (ret = put_table(b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0)
+		return ret;
+	for (i = 0; i < p->nchains; i++) {
+		if ((ret = put_chain(b, p->chains[i])) < 0)
+			return ret;
+	}
+	for (i = 0; i < p->nsets; i++) {
+		if ((ret = put_set(b, p->sets[i], (uint32_t)i + 1)) < 0)
+			return ret;
+	}
+	for (i = 0; i < p->nsets; i++) {
+		if ((ret = put_elems(b, p->sets[i], (uint32_t)i + 1)) < 0)
+			return ret;
+	}
+	for (i = 0; i < p->nchains; i++) {
+		for (j = 0; j < p->chains[i]->nrules; j++) {
+			if ((ret = put_rule(b, p->chains[i], j)) < 0)
+				return ret;
+		}
+	}
+	return batch_begin_end(b, false);
+}
+
 int
 kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err)
 {
 	struct batch b;
-	size_t i, j;
 	int ret;
 
-	batch_init(&b, nl, p->table, err);
-	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
-	if (b.nb == NULL) {
-		ret = kn_errf(err, -ENOMEM, "batch: out of memory");
-		goto out;
-	}
-	batch_sets(&b, p);
-
-	if ((ret = batch_begin_end(&b, true)) < 0 ||
-	    (ret = put_table(&b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0 ||
-	    (ret = put_table(&b, NFT_MSG_DELTABLE, MSG_DELTABLE)) < 0 ||
-	    (ret = put_table(&b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0)
-		goto out;
-	for (i = 0; i < p->nchains; i++) {
-		if ((ret = put_chain(&b, p->chains[i])) < 0)
-			goto out;
-	}
-	for (i = 0; i < p->nsets; i++) {
-		if ((ret = put_set(&b, p->sets[i], (uint32_t)i + 1)) < 0)
-			goto out;
-	}
-	for (i = 0; i < p->nsets; i++) {
-		if ((ret = put_elems(&b, p->sets[i], (uint32_t)i + 1)) < 0)
-			goto out;
-	}
-	for (i = 0; i < p->nchains; i++) {
-		for (j = 0; j < p->chains[i]->nrules; j++) {
-			if ((ret = put_rule(&b, p->chains[i], j)) < 0)
-				goto out;
-		}
-	}
-	if ((ret = batch_begin_end(&b, false)) < 0)
+	memset(&nl->stats, 0, sizeof(nl->stats));
+	batch_init(&b, p->table, nl->seq, err);
+	if ((ret = batch_build_full(&b, p)) < 0)
 		goto out;
 	batch_test_corrupt(&b);
 	ret = batch_send(nl, &b);
@@ -2302,6 +2388,21 @@ plan_build(struct batch *b, const struct kn_plan *plan)
 	return 0;
 }
 
+/* Builds the batch of a plan that changes something. */
+static int
+batch_build_plan(struct batch *b, const struct kn_plan *plan)
+{
+	int ret;
+
+	b->nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
+	if (b->nb == NULL)
+		return kn_errf(b->err, -ENOMEM, "batch: out of memory");
+	batch_sets(b, plan->new);
+	if ((ret = batch_begin_end(b, true)) < 0 || (ret = plan_build(b, plan)) < 0)
+		return ret;
+	return batch_begin_end(b, false);
+}
+
 int
 kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn_program *new,
 	     struct kn_err *err)
@@ -2322,18 +2423,12 @@ kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn_pro
 		return kn_nl_apply(nl, new, err);
 	if (ret < 0)
 		return ret;
-	batch_init(&b, nl, new->table, err);
+	memset(&nl->stats, 0, sizeof(nl->stats));
+	batch_init(&b, new->table, nl->seq, err);
 	/* Nothing changed: nothing to send. */
 	if (kn_plan_empty(plan))
 		goto out;
-	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
-	if (b.nb == NULL) {
-		ret = kn_errf(err, -ENOMEM, "batch: out of memory");
-		goto out;
-	}
-	batch_sets(&b, new);
-	if ((ret = batch_begin_end(&b, true)) < 0 || (ret = plan_build(&b, plan)) < 0 ||
-	    (ret = batch_begin_end(&b, false)) < 0)
+	if ((ret = batch_build_plan(&b, plan)) < 0)
 		goto out;
 	batch_test_corrupt(&b);
 	ret = batch_send(nl, &b);
@@ -2355,12 +2450,57 @@ out:
 }
 
 int
+kn_nl_build(const struct kn_program *old, const struct kn_program *new, uint32_t seq,
+	    void **ret_buf, size_t *ret_len, struct kn_err *err)
+{
+	struct kn_plan *plan = NULL;
+	struct iovec *iov = NULL;
+	struct batch b;
+	size_t len = 0;
+	char *buf = NULL;
+	int i, n, ret = 0;
+
+	batch_init(&b, new->table, seq, err);
+	if (old != NULL) {
+		ret = kn_plan_diff(old, new, NULL, &plan, err);
+		if (ret == -ENOTSUP)
+			old = NULL;
+		else if (ret < 0 || kn_plan_empty(plan))
+			goto out;
+	}
+	ret = old == NULL ? batch_build_full(&b, new) : batch_build_plan(&b, plan);
+	if (ret < 0)
+		goto out;
+	n = nftnl_batch_iovec_len(b.nb);
+	iov = xcalloc((size_t)n, sizeof(*iov));
+	nftnl_batch_iovec(b.nb, iov, (uint32_t)n);
+	for (i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	buf = xmalloc(len > 0 ? len : 1);
+	len = 0;
+	for (i = 0; i < n; i++) {
+		memcpy(buf + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+	}
+out:
+	if (ret == 0) {
+		*ret_buf = buf;
+		*ret_len = len;
+	}
+	free(iov);
+	batch_free(&b);
+	kn_plan_free(plan);
+	return ret;
+}
+
+int
 kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err)
 {
 	struct batch b;
 	int ret;
 
-	batch_init(&b, nl, table, err);
+	memset(&nl->stats, 0, sizeof(nl->stats));
+	batch_init(&b, table, nl->seq, err);
 	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
 	if (b.nb == NULL) {
 		ret = kn_errf(err, -ENOMEM, "batch: out of memory");
