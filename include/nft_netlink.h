@@ -50,11 +50,13 @@ int kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn
 /* Builds the batch that kn_nl_commit would send to change the table from
  * old to new (old NULL: kn_nl_apply's full replacement), without a
  * socket, its first sequence number seq: for tests that check its bytes.
- * On success *ret_buf (free() it) holds the messages back to back, from
- * BATCH_BEGIN to BATCH_END, and *ret_len their length; both are NULL and
- * 0 when there is nothing to change. */
+ * sets_by_id: as for kernels since 6.11, the element lists of sets the
+ * batch creates name them by id only.  On success *ret_buf (free() it)
+ * holds the messages back to back, from BATCH_BEGIN to BATCH_END, and
+ * *ret_len their length; both are NULL and 0 when there is nothing to
+ * change. */
 int kn_nl_build(const struct kn_program *old, const struct kn_program *new, uint32_t seq,
-		void **ret_buf, size_t *ret_len, struct kn_err *err);
+		bool sets_by_id, void **ret_buf, size_t *ret_len, struct kn_err *err);
 
 /* Deletes table inet NAME.  Returns 0 also when there was none. */
 int kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err);

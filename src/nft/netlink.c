@@ -9,8 +9,8 @@
  *	DELTABLE NAME		below never fails with ENOENT
  *	NEWTABLE NAME
  *	NEWCHAIN ...		every chain, base chains with their hooks
- *	NEWSET ...		every set and verdict map
- *	NEWSETELEM ...		elements (after the chains that maps jump to)
+ *	NEWSET			every set and verdict map, each followed by
+ *	NEWSETELEM ...		its elements (after the chains maps jump to)
  *	NEWRULE ...		every rule
  *	BATCH_END
  *
@@ -129,6 +129,9 @@
 #define KN_NL_TEST_TABLE_MARK '~'
 /* Test hook: set (to anything) to plan as for kernels before 6.2. */
 #define KN_NL_TEST_DEFER_ENV "KN_TEST_DEFER_CHAIN_DELETE"
+/* Test hook: set (to anything) to name the sets of element lists, as for
+ * kernels before 6.11. */
+#define KN_NL_TEST_BY_NAME_ENV "KN_TEST_SETS_BY_NAME"
 
 struct kn_nl {
 	struct mnl_socket *sock;
@@ -142,6 +145,9 @@ struct kn_nl {
 	bool defer_chain_delete;
 	char **stale;
 	size_t nstale;
+	/* Kernels since 6.11: a full sync's element lists name their set by
+	 * id only (batch.sets_by_id). */
+	bool sets_by_id;
 };
 
 /* What a message of the batch carries, to name it in errors. */
@@ -184,6 +190,9 @@ struct batch {
 	size_t bytes;
 	struct set_ref *sets; /* sorted by name */
 	size_t nsets;
+	/* The element lists of sets created in this batch name their set
+	 * by id only (kernel_finds_new_sets_by_id()). */
+	bool sets_by_id;
 	struct kn_err *err;
 };
 
@@ -232,6 +241,28 @@ kernel_defers_chain_release(void)
 	return major < 6 || (major == 6 && minor < 2);
 }
 
+/* The kernel finds the set of an element list by its name, walking the
+ * table's list of sets and comparing every name (strlen and memcmp of
+ * names of 60 bytes on average at 10k pods), and only when that fails by
+ * the batch-local id.  Since 6.11 ("netfilter: nf_tables: store new sets
+ * in dedicated list") it looks an id up among the sets of the
+ * transaction, newest first: an element list that follows its NEWSET and
+ * carries the id alone is found at once.  Before, the id lookup walked
+ * the whole transaction (every element and rule of it): there the name
+ * is faster.  A release we cannot read counts as old. */
+static bool
+kernel_finds_new_sets_by_id(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+
+	if (getenv(KN_NL_TEST_BY_NAME_ENV) != NULL)
+		return false;
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return false;
+	return major > 6 || (major == 6 && minor >= 11);
+}
+
 static void
 stale_clear(struct kn_nl *nl)
 {
@@ -273,6 +304,7 @@ kn_nl_open(struct kn_err *err)
 	 * nft does; replies are matched by sequence number. */
 	nl->seq = (uint32_t)time(NULL);
 	nl->defer_chain_delete = kernel_defers_chain_release();
+	nl->sets_by_id = kernel_finds_new_sets_by_id();
 	sock_grow_buf(nl, true, KN_NL_BUF_DEFAULT);
 	sock_grow_buf(nl, false, KN_NL_BUF_DEFAULT);
 	return nl;
@@ -873,7 +905,8 @@ out:
  * (tests/unit/netlink_test.c rebuilds every element list with it and
  * compares), but for zeros in the padding (attr_put):
  *
- *	NFTA_SET_ELEM_LIST_SET		the set's name
+ *	NFTA_SET_ELEM_LIST_SET		the set's name (not for sets new
+ *					in this batch, kernels since 6.11)
  *	NFTA_SET_ELEM_LIST_SET_ID	its batch-local id
  *	NFTA_SET_ELEM_LIST_TABLE
  *	NFTA_SET_ELEM_LIST_ELEMENTS	nest of elements, numbered from 1:
@@ -892,6 +925,7 @@ struct elem_list {
 	uint32_t id;
 	uint16_t type, flags; /* message type and flags */
 	enum msg_kind kind;
+	bool by_id;	      /* the set is new in this batch: its id alone */
 	struct nlmsghdr *nlh; /* the message being written, or NULL */
 	struct nlattr *list;  /* its NFTA_SET_ELEM_LIST_ELEMENTS */
 	uint16_t n;	      /* elements in it */
@@ -941,7 +975,8 @@ static void
 elem_list_open(struct elem_list *el)
 {
 	el->nlh = msg_start(el->b, el->type, el->flags, el->kind, el->s, 0);
-	attr_put_strz(el->nlh, NFTA_SET_ELEM_LIST_SET, el->s->name);
+	if (!el->by_id)
+		attr_put_strz(el->nlh, NFTA_SET_ELEM_LIST_SET, el->s->name);
 	attr_put_u32(el->nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(el->id));
 	attr_put_strz(el->nlh, NFTA_SET_ELEM_LIST_TABLE, el->b->table);
 	el->list = mnl_attr_nest_start(el->nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
@@ -1165,6 +1200,8 @@ put_elems(struct batch *b, const struct kn_set *s, uint32_t id)
 	/* EXCL: a duplicate element is a compiler bug (kn_set_finalize
 	 * removes them), and the kernel would take it silently. */
 	elem_list_init(&el, b, s, id, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, MSG_ELEMS);
+	/* s is new in this batch (a full sync, or a set the plan creates). */
+	el.by_id = b->sets_by_id;
 	if (s->interval && !key_is_concat(s->key))
 		ret = elems_interval(s, &el, &why);
 	else
@@ -2288,12 +2325,11 @@ batch_build_full(struct batch *b, const struct kn_program *p)
 		if ((ret = put_chain(b, p->chains[i])) < 0)
 			return ret;
 	}
+	/* Each set's elements right after it: the kernel finds a set by id
+	 * newest first (kernel_finds_new_sets_by_id()). */
 	for (i = 0; i < p->nsets; i++) {
-		if ((ret = put_set(b, p->sets[i], (uint32_t)i + 1)) < 0)
-			return ret;
-	}
-	for (i = 0; i < p->nsets; i++) {
-		if ((ret = put_elems(b, p->sets[i], (uint32_t)i + 1)) < 0)
+		if ((ret = put_set(b, p->sets[i], (uint32_t)i + 1)) < 0 ||
+		    (ret = put_elems(b, p->sets[i], (uint32_t)i + 1)) < 0)
 			return ret;
 	}
 	for (i = 0; i < p->nchains; i++) {
@@ -2313,6 +2349,7 @@ kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err)
 
 	memset(&nl->stats, 0, sizeof(nl->stats));
 	batch_init(&b, p->table, nl->seq, err);
+	b.sets_by_id = nl->sets_by_id;
 	if ((ret = batch_build_full(&b, p)) < 0)
 		goto out;
 	batch_test_corrupt(&b);
@@ -2425,6 +2462,7 @@ kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn_pro
 		return ret;
 	memset(&nl->stats, 0, sizeof(nl->stats));
 	batch_init(&b, new->table, nl->seq, err);
+	b.sets_by_id = nl->sets_by_id;
 	/* Nothing changed: nothing to send. */
 	if (kn_plan_empty(plan))
 		goto out;
@@ -2451,7 +2489,7 @@ out:
 
 int
 kn_nl_build(const struct kn_program *old, const struct kn_program *new, uint32_t seq,
-	    void **ret_buf, size_t *ret_len, struct kn_err *err)
+	    bool sets_by_id, void **ret_buf, size_t *ret_len, struct kn_err *err)
 {
 	struct kn_plan *plan = NULL;
 	struct iovec *iov = NULL;
@@ -2461,6 +2499,7 @@ kn_nl_build(const struct kn_program *old, const struct kn_program *new, uint32_t
 	int i, n, ret = 0;
 
 	batch_init(&b, new->table, seq, err);
+	b.sets_by_id = sets_by_id;
 	if (old != NULL) {
 		ret = kn_plan_diff(old, new, NULL, &plan, err);
 		if (ret == -ENOTSUP)

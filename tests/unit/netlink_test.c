@@ -9,7 +9,9 @@
  * golden manifests, a program with every kind of set and element (long
  * comments, ranges to the top address, verdict maps, lists longer than
  * one message holds) and incremental batches (adds and key-only
- * deletes). */
+ * deletes).  A full sync puts each set's elements right after it and,
+ * for kernels that find the sets of a batch by id (6.11+), names the set
+ * by id alone; sets already in the kernel are always named. */
 #include "config.h"
 
 #include <stdio.h>
@@ -36,6 +38,8 @@
 
 struct counts {
 	size_t messages, lists, elem_messages, split;
+	size_t named, by_id;   /* lists naming their set, lists with its id only */
+	size_t after_newset;   /* lists right after the NEWSET of their set */
 	size_t comments, open; /* user data records of elements */
 };
 
@@ -78,9 +82,10 @@ elems_parse(const struct nlmsghdr *nlh, struct nftnl_set *s)
 	return ret;
 }
 
-/* The set an element message names: "NAME#ID" (either may be absent). */
+/* The set an element message names: "NAME#ID" (either may be absent),
+ * and its id. */
 static char *
-elem_msg_set(const struct nlmsghdr *nlh)
+elem_msg_set(const struct nlmsghdr *nlh, uint32_t *ret_id)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
 	const char *name;
@@ -90,10 +95,28 @@ elem_msg_set(const struct nlmsghdr *nlh)
 	ATF_REQUIRE_MSG(elems_parse(nlh, s) == 0, "libnftnl cannot parse message %u",
 			nlh->nlmsg_seq);
 	name = nftnl_set_is_set(s, NFTNL_SET_NAME) ? nftnl_set_get_str(s, NFTNL_SET_NAME) : "";
-	key = xasprintf("%s#%u", name,
-			nftnl_set_is_set(s, NFTNL_SET_ID) ? nftnl_set_get_u32(s, NFTNL_SET_ID) : 0);
+	*ret_id = nftnl_set_is_set(s, NFTNL_SET_ID) ? nftnl_set_get_u32(s, NFTNL_SET_ID) : 0;
+	key = xasprintf("%s#%u", name, *ret_id);
 	nftnl_set_free(s);
 	return key;
+}
+
+/* The batch-local id of the set a NEWSET message creates, or 0. */
+static uint32_t
+newset_id(const struct nlmsghdr *nlh)
+{
+	struct nftnl_set *s;
+	uint32_t id = 0;
+
+	if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_NFTABLES || msg_type(nlh) != NFT_MSG_NEWSET)
+		return 0;
+	s = nftnl_set_alloc();
+	ATF_REQUIRE(s != NULL);
+	ATF_REQUIRE(nftnl_set_nlmsg_parse(nlh, s) == 0);
+	if (nftnl_set_is_set(s, NFTNL_SET_ID))
+		id = nftnl_set_get_u32(s, NFTNL_SET_ID);
+	nftnl_set_free(s);
+	return id;
 }
 
 /* The user data of an element, which libnftnl passes along as opaque
@@ -183,6 +206,10 @@ check_run(struct nlmsghdr *const *v, size_t n, struct counts *c)
 		}
 	}
 	nftnl_set_elem_foreach(s, check_udata, c);
+	if (nftnl_set_is_set(s, NFTNL_SET_NAME))
+		c->named++;
+	else
+		c->by_id++;
 	c->lists++;
 	c->elem_messages += n;
 	if (n > 1)
@@ -201,13 +228,17 @@ check_batch(void *buf, size_t len)
 	struct nlmsghdr *nlh = buf;
 	size_t n = 0, cap = 0;
 	char *run = NULL;
+	uint32_t prev_newset = 0, id = 0;
 	int rem = (int)len;
 
 	ATF_REQUIRE(len > 0);
 	for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
-		char *set = is_elem_msg(nlh) ? elem_msg_set(nlh) : NULL;
+		char *set = is_elem_msg(nlh) ? elem_msg_set(nlh, &id) : NULL;
 
 		c.messages++;
+		if (set != NULL && prev_newset != 0 && id == prev_newset)
+			c.after_newset++;
+		prev_newset = newset_id(nlh);
 		/* A run: consecutive messages of one type for one set. */
 		if (n > 0 &&
 		    (set == NULL || msg_type(nlh) != msg_type(v[0]) || strcmp(set, run) != 0)) {
@@ -228,18 +259,35 @@ check_batch(void *buf, size_t len)
 	return c;
 }
 
+/* Checks the batch from old to new; with by_id, that of a kernel that
+ * finds new sets by id (6.11+). */
 static struct counts
-check_build(const struct kn_program *old, const struct kn_program *new)
+check_build(const struct kn_program *old, const struct kn_program *new, bool by_id)
 {
 	struct kn_err err;
 	struct counts c;
 	void *buf = NULL;
 	size_t len = 0;
 
-	ATF_REQUIRE_MSG(kn_nl_build(old, new, 1000, &buf, &len, &err) == 0, "%s", err.msg);
+	ATF_REQUIRE_MSG(kn_nl_build(old, new, 1000, by_id, &buf, &len, &err) == 0, "%s", err.msg);
 	c = check_batch(buf, len);
 	free(buf);
 	return c;
+}
+
+/* A full sync: each set's elements follow it, by id when the kernel finds
+ * new sets by id, by name otherwise. */
+static struct counts
+check_full(const struct kn_program *p)
+{
+	struct counts c = check_build(NULL, p, false), d = check_build(NULL, p, true);
+
+	ATF_CHECK_EQ(c.after_newset, c.lists);
+	ATF_CHECK_EQ(c.named, c.lists);
+	ATF_CHECK_EQ(d.after_newset, d.lists);
+	ATF_CHECK_EQ(d.by_id, d.lists);
+	ATF_CHECK_EQ(c.lists, d.lists);
+	return d;
 }
 
 ATF_TC_WITHOUT_HEAD(golden_element_lists);
@@ -260,7 +308,7 @@ ATF_TC_BODY(golden_element_lists, tc)
 		tu_load(s, text);
 		free(text);
 		p = kn_compile(s, &o, NULL);
-		c = check_build(NULL, p);
+		c = check_full(p);
 		printf("%s: %zu messages, %zu element lists\n", names[i], c.messages, c.lists);
 		ATF_CHECK(c.lists > 0);
 		kn_program_free(p);
@@ -394,7 +442,7 @@ ATF_TC_BODY(synthetic_element_lists, tc)
 {
 	struct kn_program *p =
 		synthetic(3000, 0, "another-chain-with-a-rather-long-name-for-the-verdicts");
-	struct counts c = check_build(NULL, p);
+	struct counts c = check_full(p);
 
 	printf("%zu messages, %zu element lists in %zu messages, %zu split\n", c.messages, c.lists,
 	       c.elem_messages, c.split);
@@ -407,7 +455,7 @@ ATF_TC_BODY(synthetic_element_lists, tc)
 
 	/* Small: every list in one message. */
 	p = synthetic(10, 0, "one");
-	c = check_build(NULL, p);
+	c = check_full(p);
 	ATF_CHECK_EQ(c.lists, 6);
 	ATF_CHECK_EQ(c.split, 0);
 	kn_program_free(p);
@@ -422,13 +470,15 @@ ATF_TC_BODY(incremental_element_lists, tc)
 	struct kn_program *a = synthetic(3000, 0, "one");
 	struct kn_program *b =
 		synthetic(3000, 5, "another-chain-with-a-rather-long-name-for-the-verdicts");
-	struct counts c = check_build(a, b);
+	struct counts c = check_build(a, b, true);
 
 	printf("a to b: %zu messages, %zu element lists, %zu split\n", c.messages, c.lists,
 	       c.split);
 	ATF_CHECK(c.lists >= 4);
 	ATF_CHECK(c.split >= 1);
-	c = check_build(b, a);
+	/* The sets are in the kernel already: their names it is. */
+	ATF_CHECK_EQ(c.named, c.lists);
+	c = check_build(b, a, false);
 	printf("b to a: %zu messages, %zu element lists, %zu split\n", c.messages, c.lists,
 	       c.split);
 	ATF_CHECK(c.lists >= 4);
@@ -444,7 +494,7 @@ ATF_TC_BODY(nothing_to_change, tc)
 	void *buf = (void *)&err;
 	size_t len = 1;
 
-	ATF_REQUIRE(kn_nl_build(a, b, 1, &buf, &len, &err) == 0);
+	ATF_REQUIRE(kn_nl_build(a, b, 1, true, &buf, &len, &err) == 0);
 	ATF_CHECK(buf == NULL);
 	ATF_CHECK_EQ(len, 0);
 	kn_program_free(a);
