@@ -977,28 +977,57 @@ elem_list_init(struct elem_list *el, struct batch *b, const struct kn_set *s, ui
 	el->kind = kind;
 }
 
+/* The attribute writers of libmnl, inline: a full sync writes some
+ * 30,000 attributes, and libmnl's are calls through the PLT, each
+ * calling more of them. */
+static inline struct nlattr *
+attr_tail(const struct nlmsghdr *nlh)
+{
+	return (struct nlattr *)((char *)nlh + MNL_ALIGN(nlh->nlmsg_len));
+}
+
 /* mnl_attr_put(), padding included: libmnl 1.0.4 leaves the padding
  * bytes as the buffer had them, and the batch's pages are reused heap
  * memory.  The kernel ignores them; we send zeros all the same. */
-static void
+static inline void
 attr_put(struct nlmsghdr *nlh, uint16_t type, size_t len, const void *data)
 {
-	struct nlattr *attr = mnl_nlmsg_get_payload_tail(nlh);
+	struct nlattr *attr = attr_tail(nlh);
+	char *v = (char *)attr + MNL_ATTR_HDRLEN;
 
 	attr->nla_type = type;
 	attr->nla_len = (uint16_t)(MNL_ATTR_HDRLEN + len);
-	memcpy(mnl_attr_get_payload(attr), data, len);
-	memset((char *)mnl_attr_get_payload(attr) + len, 0, MNL_ALIGN(len) - len);
+	/* The last word first, so that its padding ends up zero. */
+	if (len % 4 != 0)
+		memset(v + (len & ~(size_t)3), 0, 4);
+	memcpy(v, data, len);
 	nlh->nlmsg_len += MNL_ALIGN(attr->nla_len);
 }
 
-static void
+/* mnl_attr_nest_start() and mnl_attr_nest_end(). */
+static inline struct nlattr *
+nest_start(struct nlmsghdr *nlh, uint16_t type)
+{
+	struct nlattr *attr = attr_tail(nlh);
+
+	attr->nla_type = NLA_F_NESTED | type;
+	nlh->nlmsg_len += MNL_ALIGN(sizeof(struct nlattr));
+	return attr;
+}
+
+static inline void
+nest_end(struct nlmsghdr *nlh, struct nlattr *start)
+{
+	start->nla_len = (uint16_t)((char *)attr_tail(nlh) - (char *)start);
+}
+
+static inline void
 attr_put_u32(struct nlmsghdr *nlh, uint16_t type, uint32_t v)
 {
 	attr_put(nlh, type, sizeof(v), &v);
 }
 
-static void
+static inline void
 attr_put_strz(struct nlmsghdr *nlh, uint16_t type, const char *s)
 {
 	attr_put(nlh, type, strlen(s) + 1, s);
@@ -1012,7 +1041,7 @@ elem_list_open(struct elem_list *el)
 		attr_put_strz(el->nlh, NFTA_SET_ELEM_LIST_SET, el->s->name);
 	attr_put_u32(el->nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(el->id));
 	attr_put_strz(el->nlh, NFTA_SET_ELEM_LIST_TABLE, el->b->table);
-	el->list = mnl_attr_nest_start(el->nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	el->list = nest_start(el->nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
 	el->n = 0;
 }
 
@@ -1025,7 +1054,7 @@ elem_list_close(struct elem_list *el)
 	if (nlh == NULL)
 		return 0;
 	el->nlh = NULL;
-	mnl_attr_nest_end(nlh, el->list);
+	nest_end(nlh, el->list);
 	return msg_end(el->b, nlh);
 }
 
@@ -1051,21 +1080,21 @@ elem_payload(struct nlmsghdr *nlh, const uint8_t *key, const uint8_t *key_end, u
 
 	if (flags != 0)
 		attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(flags));
-	n1 = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY);
+	n1 = nest_start(nlh, NFTA_SET_ELEM_KEY);
 	attr_put(nlh, NFTA_DATA_VALUE, len, key);
-	mnl_attr_nest_end(nlh, n1);
+	nest_end(nlh, n1);
 	if (key_end != NULL) {
-		n1 = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_KEY_END);
+		n1 = nest_start(nlh, NFTA_SET_ELEM_KEY_END);
 		attr_put(nlh, NFTA_DATA_VALUE, len, key_end);
-		mnl_attr_nest_end(nlh, n1);
+		nest_end(nlh, n1);
 	}
 	if (target != NULL) {
-		n1 = mnl_attr_nest_start(nlh, NFTA_SET_ELEM_DATA);
-		n2 = mnl_attr_nest_start(nlh, NFTA_DATA_VERDICT);
+		n1 = nest_start(nlh, NFTA_SET_ELEM_DATA);
+		n2 = nest_start(nlh, NFTA_DATA_VERDICT);
 		attr_put_u32(nlh, NFTA_VERDICT_CODE, htonl((uint32_t)NFT_GOTO));
 		attr_put_strz(nlh, NFTA_VERDICT_CHAIN, target);
-		mnl_attr_nest_end(nlh, n2);
-		mnl_attr_nest_end(nlh, n1);
+		nest_end(nlh, n2);
+		nest_end(nlh, n1);
 	}
 	if (comment != NULL)
 		udata_put(ud, &udlen, NFTNL_UDATA_SET_ELEM_COMMENT, comment,
@@ -1092,9 +1121,9 @@ elem_add(struct elem_list *el, const uint8_t *key, const uint8_t *key_end, uint3
 
 	if (el->nlh == NULL)
 		elem_list_open(el);
-	nest = mnl_attr_nest_start(el->nlh, ++el->n);
+	nest = nest_start(el->nlh, ++el->n);
 	elem_payload(el->nlh, key, key_end, len, flags, open, comment, target);
-	mnl_attr_nest_end(el->nlh, nest);
+	nest_end(el->nlh, nest);
 	if ((const char *)nest + nest->nla_len - (const char *)el->list <= UINT16_MAX)
 		return 0;
 	/* The list would overflow: take the element back, end the message
@@ -1103,9 +1132,9 @@ elem_add(struct elem_list *el, const uint8_t *key, const uint8_t *key_end, uint3
 	if ((ret = elem_list_close(el)) < 0)
 		return ret;
 	elem_list_open(el);
-	nest = mnl_attr_nest_start(el->nlh, ++el->n);
+	nest = nest_start(el->nlh, ++el->n);
 	elem_payload(el->nlh, key, key_end, len, flags, open, comment, target);
-	mnl_attr_nest_end(el->nlh, nest);
+	nest_end(el->nlh, nest);
 	return 0;
 }
 
@@ -1320,6 +1349,19 @@ put_elem_ops(struct batch *b, const struct kn_set *s, uint32_t id, const struct 
 
 /* ---------------------------------------------------------------- rules */
 
+/* Rules, like element lists, are written straight into the batch: the
+ * bytes of nftnl_rule_nlmsg_build_payload() of libnftnl 1.2.4 for the
+ * same expressions (tests/unit/netlink_test.c parses every rule back
+ * with libnftnl, rebuilds it and compares), without a libnftnl object
+ * per rule and per expression:
+ *
+ *	NFTA_RULE_TABLE, NFTA_RULE_CHAIN, NFTA_RULE_USERDATA (the comment)
+ *	NFTA_RULE_EXPRESSIONS	{ NFTA_LIST_ELEM { NFTA_EXPR_NAME,
+ *				  NFTA_EXPR_DATA { attributes } } ... }
+ *
+ * The attributes of each expression come in the order libnftnl writes
+ * them. */
+
 /* nft numbers registers in 32-bit words from NFT_REG_1 and names a word
  * that starts a 16-byte register by that register's number ("reg 1",
  * "reg 2"), any other by its 32-bit number ("reg 9"), for compatibility
@@ -1333,72 +1375,94 @@ reg32(unsigned int word)
 	return NFT_REG32_00 + word;
 }
 
-static struct nftnl_expr *
-expr_add(struct nftnl_rule *r, const char *name)
+/* An expression: { NFTA_EXPR_NAME, NFTA_EXPR_DATA { ... } }.  Returns its
+ * nest; the attributes go between expr_start() and expr_end(). */
+static struct nlattr *
+expr_start(struct nlmsghdr *nlh, const char *name, struct nlattr **ret_data)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc(name);
+	struct nlattr *e = nest_start(nlh, NFTA_LIST_ELEM);
 
-	if (e != NULL)
-		nftnl_rule_add_expr(r, e);
+	attr_put_strz(nlh, NFTA_EXPR_NAME, name);
+	*ret_data = nest_start(nlh, NFTA_EXPR_DATA);
 	return e;
 }
 
-/* [ meta load KEY => reg DREG ] */
-static int
-put_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+static void
+expr_end(struct nlmsghdr *nlh, struct nlattr *e, struct nlattr *data)
 {
-	struct nftnl_expr *e = expr_add(r, "meta");
+	nest_end(nlh, data);
+	nest_end(nlh, e);
+}
 
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
-	return 0;
+/* An attribute holding one NFTA_DATA_VALUE. */
+static void
+attr_put_value(struct nlmsghdr *nlh, uint16_t type, const void *v, size_t len)
+{
+	struct nlattr *n = nest_start(nlh, type);
+
+	attr_put(nlh, NFTA_DATA_VALUE, len, v);
+	nest_end(nlh, n);
+}
+
+/* [ meta load KEY => reg DREG ] */
+static void
+put_meta(struct nlmsghdr *nlh, uint32_t key, uint32_t dreg)
+{
+	struct nlattr *e, *d;
+
+	e = expr_start(nlh, "meta", &d);
+	attr_put_u32(nlh, NFTA_META_KEY, htonl(key));
+	attr_put_u32(nlh, NFTA_META_DREG, htonl(dreg));
+	expr_end(nlh, e, d);
+}
+
+/* [ cmp OP reg 1 VALUE ] */
+static void
+put_cmp(struct nlmsghdr *nlh, uint32_t op, const void *v, size_t len)
+{
+	struct nlattr *e, *d;
+
+	e = expr_start(nlh, "cmp", &d);
+	attr_put_u32(nlh, NFTA_CMP_SREG, htonl(NFT_REG_1));
+	attr_put_u32(nlh, NFTA_CMP_OP, htonl(op));
+	attr_put_value(nlh, NFTA_CMP_DATA, v, len);
+	expr_end(nlh, e, d);
 }
 
 /* [ cmp OP reg 1 VALUE ] on a one-byte value */
-static int
-put_cmp8(struct nftnl_rule *r, uint32_t op, uint8_t v)
+static void
+put_cmp8(struct nlmsghdr *nlh, uint32_t op, uint8_t v)
 {
-	struct nftnl_expr *e = expr_add(r, "cmp");
-
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	return nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &v, sizeof(v)) < 0 ? -ENOMEM : 0;
+	put_cmp(nlh, op, &v, sizeof(v));
 }
 
 /* [ payload load LEN @ BASE header + OFF => reg DREG ] */
-static int
-put_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+static void
+put_payload(struct nlmsghdr *nlh, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
 {
-	struct nftnl_expr *e = expr_add(r, "payload");
+	struct nlattr *e, *d;
 
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	return 0;
+	e = expr_start(nlh, "payload", &d);
+	attr_put_u32(nlh, NFTA_PAYLOAD_DREG, htonl(dreg));
+	attr_put_u32(nlh, NFTA_PAYLOAD_BASE, htonl(base));
+	attr_put_u32(nlh, NFTA_PAYLOAD_OFFSET, htonl(off));
+	attr_put_u32(nlh, NFTA_PAYLOAD_LEN, htonl(len));
+	expr_end(nlh, e, d);
 }
 
 /* [ lookup reg 1 set NAME ] or, for a verdict map, [ ... dreg 0 ] */
-static int
-put_lookup(struct nftnl_rule *r, const struct set_ref *set, bool vmap)
+static void
+put_lookup(struct nlmsghdr *nlh, const struct set_ref *set, bool vmap)
 {
-	struct nftnl_expr *e = expr_add(r, "lookup");
+	struct nlattr *e, *d;
 
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	e = expr_start(nlh, "lookup", &d);
+	attr_put_u32(nlh, NFTA_LOOKUP_SREG, htonl(NFT_REG_1));
 	if (vmap)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
-	if (nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set->name) < 0)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set->id);
-	return 0;
+		attr_put_u32(nlh, NFTA_LOOKUP_DREG, htonl(NFT_REG_VERDICT));
+	attr_put_strz(nlh, NFTA_LOOKUP_SET, set->name);
+	attr_put_u32(nlh, NFTA_LOOKUP_SET_ID, htonl(set->id));
+	expr_end(nlh, e, d);
 }
 
 /* meta nfproto ipv4|ipv6
@@ -1406,20 +1470,17 @@ put_lookup(struct nftnl_rule *r, const struct set_ref *set, bool vmap)
  *	[ cmp eq reg 1 0x02|0x0a ]
  * nft emits this before anything that loads network header fields in an
  * inet table (its payload dependency), and removes it again on listing. */
-static int
-put_nfproto(struct nftnl_rule *r, int family)
+static void
+put_nfproto(struct nlmsghdr *nlh, int family)
 {
-	int ret = put_meta(r, NFT_META_NFPROTO, NFT_REG_1);
-
-	if (ret == 0)
-		ret = put_cmp8(r, NFT_CMP_EQ,
-			       family == AF_INET ? (uint8_t)NFPROTO_IPV4 : (uint8_t)NFPROTO_IPV6);
-	return ret;
+	put_meta(nlh, NFT_META_NFPROTO, NFT_REG_1);
+	put_cmp8(nlh, NFT_CMP_EQ,
+		 family == AF_INET ? (uint8_t)NFPROTO_IPV4 : (uint8_t)NFPROTO_IPV6);
 }
 
 /* ip saddr / ip daddr / ip6 saddr / ip6 daddr => reg 1..4 from word 0 */
-static int
-put_addr(struct nftnl_rule *r, int family, bool daddr, unsigned int word)
+static void
+put_addr(struct nlmsghdr *nlh, int family, bool daddr, unsigned int word)
 {
 	uint32_t off, len;
 
@@ -1430,7 +1491,7 @@ put_addr(struct nftnl_rule *r, int family, bool daddr, unsigned int word)
 		off = daddr ? 24 : 8; /* struct ipv6hdr */
 		len = 16;
 	}
-	return put_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, len, reg32(word));
+	put_payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, off, len, reg32(word));
 }
 
 /* meta l4proto . th dport (th_off 2) or th sport (th_off 0), from 32-bit
@@ -1438,62 +1499,71 @@ put_addr(struct nftnl_rule *r, int family, bool daddr, unsigned int word)
  * protocol to network byte order first, a conversion of a one-byte value
  * that the kernel runs as a no-op; we emit it all the same, since it is
  * part of what nft lists back. */
-static int
-put_proto_port(struct nftnl_rule *r, unsigned int word, bool interval, uint32_t th_off)
+static void
+put_proto_port(struct nlmsghdr *nlh, unsigned int word, bool interval, uint32_t th_off)
 {
-	struct nftnl_expr *e;
-	int ret;
+	struct nlattr *e, *d;
 
-	ret = put_meta(r, NFT_META_L4PROTO, reg32(word));
-	if (ret < 0)
-		return ret;
+	put_meta(nlh, NFT_META_L4PROTO, reg32(word));
 	if (interval) {
 		/* [ byteorder reg W = hton(reg W, 2, 1) ] */
-		e = expr_add(r, "byteorder");
-		if (e == NULL)
-			return -ENOMEM;
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, reg32(word));
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, reg32(word));
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+		e = expr_start(nlh, "byteorder", &d);
+		attr_put_u32(nlh, NFTA_BYTEORDER_SREG, htonl(reg32(word)));
+		attr_put_u32(nlh, NFTA_BYTEORDER_DREG, htonl(reg32(word)));
+		attr_put_u32(nlh, NFTA_BYTEORDER_OP, htonl(NFT_BYTEORDER_HTON));
+		attr_put_u32(nlh, NFTA_BYTEORDER_LEN, htonl(1));
+		attr_put_u32(nlh, NFTA_BYTEORDER_SIZE, htonl(2));
+		expr_end(nlh, e, d);
 	}
 	/* th dport: bytes 2-3 of the TCP, UDP or SCTP header; th sport: 0-1 */
-	return put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, th_off, 2, reg32(word + 1));
+	put_payload(nlh, NFT_PAYLOAD_TRANSPORT_HEADER, th_off, 2, reg32(word + 1));
+}
+
+/* counter
+ *	[ counter pkts 0 bytes 0 ] */
+static void
+put_counter(struct nlmsghdr *nlh)
+{
+	struct nlattr *e, *d;
+
+	e = expr_start(nlh, "counter", &d);
+	expr_end(nlh, e, d);
 }
 
 /* limit rate RATE/UNIT, with nft's default burst
  *	[ limit rate RATE/UNIT burst 5 type packets flags 0x0 ] */
-static int
-put_limit(struct nftnl_rule *r, uint32_t rate, uint32_t unit)
+static void
+put_limit(struct nlmsghdr *nlh, uint32_t rate, uint32_t unit)
 {
-	struct nftnl_expr *e = expr_add(r, "limit");
+	struct nlattr *e, *d;
+	uint64_t v;
 
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, rate);
-	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, unit);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, 5);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
-	return 0;
+	e = expr_start(nlh, "limit", &d);
+	v = htobe64(rate);
+	attr_put(nlh, NFTA_LIMIT_RATE, sizeof(v), &v);
+	v = htobe64(unit);
+	attr_put(nlh, NFTA_LIMIT_UNIT, sizeof(v), &v);
+	attr_put_u32(nlh, NFTA_LIMIT_BURST, htonl(5));
+	attr_put_u32(nlh, NFTA_LIMIT_TYPE, htonl(NFT_LIMIT_PKTS));
+	attr_put_u32(nlh, NFTA_LIMIT_FLAGS, htonl(0));
+	expr_end(nlh, e, d);
 }
 
 /* log prefix "PREFIX" group N (nflog)
  *	[ log prefix PREFIX group N snaplen 0 qthreshold 0 ]
  * nft sets only the prefix and the group; the listing shows the rest as
  * zeros. */
-static int
-put_log(struct nftnl_rule *r, uint16_t group, const char *prefix)
+static void
+put_log(struct nlmsghdr *nlh, uint16_t group, const char *prefix)
 {
-	struct nftnl_expr *e = expr_add(r, "log");
+	struct nlattr *e, *d;
+	uint16_t g = htons(group);
 
-	if (e == NULL)
-		return -ENOMEM;
-	if (prefix != NULL && nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix) < 0)
-		return -ENOMEM;
-	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
-	return 0;
+	e = expr_start(nlh, "log", &d);
+	if (prefix != NULL)
+		attr_put_strz(nlh, NFTA_LOG_PREFIX, prefix);
+	attr_put(nlh, NFTA_LOG_GROUP, sizeof(g), &g);
+	expr_end(nlh, e, d);
 }
 
 /* ct state established,related
@@ -1501,33 +1571,25 @@ put_log(struct nftnl_rule *r, uint16_t group, const char *prefix)
  *	[ bitwise reg 1 = ( reg 1 & 0x06 ) ^ 0 ]
  *	[ cmp neq reg 1 0 ]
  */
-static int
-put_ct_established(struct nftnl_rule *r)
+static void
+put_ct_established(struct nlmsghdr *nlh)
 {
 	uint32_t mask = NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED);
 	uint32_t zero = 0;
-	struct nftnl_expr *e;
+	struct nlattr *e, *d;
 
-	e = expr_add(r, "ct");
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	e = expr_add(r, "bitwise");
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof(mask));
-	if (nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof(mask)) < 0 ||
-	    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof(zero)) < 0)
-		return -ENOMEM;
-	e = expr_add(r, "cmp");
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_NEQ);
-	return nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &zero, sizeof(zero)) < 0 ? -ENOMEM : 0;
+	e = expr_start(nlh, "ct", &d);
+	attr_put_u32(nlh, NFTA_CT_KEY, htonl(NFT_CT_STATE));
+	attr_put_u32(nlh, NFTA_CT_DREG, htonl(NFT_REG_1));
+	expr_end(nlh, e, d);
+	e = expr_start(nlh, "bitwise", &d);
+	attr_put_u32(nlh, NFTA_BITWISE_SREG, htonl(NFT_REG_1));
+	attr_put_u32(nlh, NFTA_BITWISE_DREG, htonl(NFT_REG_1));
+	attr_put_u32(nlh, NFTA_BITWISE_LEN, htonl(sizeof(mask)));
+	attr_put_value(nlh, NFTA_BITWISE_MASK, &mask, sizeof(mask));
+	attr_put_value(nlh, NFTA_BITWISE_XOR, &zero, sizeof(zero));
+	expr_end(nlh, e, d);
+	put_cmp(nlh, NFT_CMP_NEQ, &zero, sizeof(zero));
 }
 
 /* icmpv6 type 133-137 (router solicitation .. redirect: neighbour
@@ -1538,34 +1600,34 @@ put_ct_established(struct nftnl_rule *r)
  *	[ cmp gte reg 1 0x85 ]
  *	[ cmp lte reg 1 0x89 ]
  * after the meta nfproto ipv6 check. */
-static int
-put_icmpv6_nd(struct nftnl_rule *r)
+static void
+put_icmpv6_nd(struct nlmsghdr *nlh)
 {
-	int ret;
-
-	if ((ret = put_meta(r, NFT_META_L4PROTO, NFT_REG_1)) < 0 ||
-	    (ret = put_cmp8(r, NFT_CMP_EQ, IPPROTO_ICMPV6)) < 0 ||
-	    (ret = put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1)) < 0 ||
-	    (ret = put_cmp8(r, NFT_CMP_GTE, 133)) < 0)
-		return ret;
-	return put_cmp8(r, NFT_CMP_LTE, 137);
+	put_meta(nlh, NFT_META_L4PROTO, NFT_REG_1);
+	put_cmp8(nlh, NFT_CMP_EQ, IPPROTO_ICMPV6);
+	put_payload(nlh, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+	put_cmp8(nlh, NFT_CMP_GTE, 133);
+	put_cmp8(nlh, NFT_CMP_LTE, 137);
 }
 
 /* accept | drop | return | jump CHAIN | goto CHAIN
  *	[ immediate reg 0 VERDICT [-> CHAIN] ]
  */
-static int
-put_verdict(struct nftnl_rule *r, int32_t code, const char *chain)
+static void
+put_verdict(struct nlmsghdr *nlh, int32_t code, const char *chain)
 {
-	struct nftnl_expr *e = expr_add(r, "immediate");
+	struct nlattr *e, *d, *n1, *n2;
 
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)code);
-	if (chain != NULL && nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain) < 0)
-		return -ENOMEM;
-	return 0;
+	e = expr_start(nlh, "immediate", &d);
+	attr_put_u32(nlh, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_VERDICT));
+	n1 = nest_start(nlh, NFTA_IMMEDIATE_DATA);
+	n2 = nest_start(nlh, NFTA_DATA_VERDICT);
+	attr_put_u32(nlh, NFTA_VERDICT_CODE, htonl((uint32_t)code));
+	if (chain != NULL)
+		attr_put_strz(nlh, NFTA_VERDICT_CHAIN, chain);
+	nest_end(nlh, n2);
+	nest_end(nlh, n1);
+	expr_end(nlh, e, d);
 }
 
 static int
@@ -1633,25 +1695,26 @@ rule_family_implied(const struct kn_rule *r)
  * "meta l4proto . th dport @s ip saddr @a" checks the family after the
  * first lookup), or at the start when the text names the family
  * explicitly because nothing in the rule implies it. */
-static int
-nfproto_once(struct nftnl_rule *nr, int family, bool *done)
+static void
+nfproto_once(struct nlmsghdr *nlh, int family, bool *done)
 {
 	if (*done)
-		return 0;
+		return;
 	*done = true;
-	return put_nfproto(nr, family);
+	put_nfproto(nlh, family);
 }
 
-/* Renders the bytecode of rule r; *why explains an invalid rule. */
+/* Writes the expressions of rule r; *why explains an invalid rule (the
+ * message is then left half written, and the caller gives up the
+ * batch). */
 static int
-rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr, const char **why)
+rule_build(const struct batch *b, const struct kn_rule *r, struct nlmsghdr *nlh, const char **why)
 {
 	const struct set_ref *ref = NULL;
 	bool v4 = r->family == AF_INET;
 	bool checked = false;
 	int32_t code = 0;
 	size_t i;
-	int ret;
 
 	if (r->family != 0 && r->family != AF_INET && r->family != AF_INET6) {
 		*why = "unknown family";
@@ -1661,11 +1724,8 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 		*why = "too many matches";
 		return -EINVAL;
 	}
-	if (r->family != 0 && !rule_family_implied(r)) {
-		ret = nfproto_once(nr, r->family, &checked);
-		if (ret < 0)
-			return ret;
-	}
+	if (r->family != 0 && !rule_family_implied(r))
+		nfproto_once(nlh, r->family, &checked);
 	for (i = 0; i < r->nm; i++) {
 		const struct kn_match *m = &r->m[i];
 
@@ -1674,24 +1734,20 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 				*why = "icmpv6 match in an IPv4 rule";
 				return -EINVAL;
 			}
-			ret = nfproto_once(nr, AF_INET6, &checked);
+			nfproto_once(nlh, AF_INET6, &checked);
 		} else if (match_needs_family(m->type)) {
 			if (r->family == 0) {
 				*why = "address match in a rule without a family";
 				return -EINVAL;
 			}
-			ret = nfproto_once(nr, r->family, &checked);
-		} else {
-			ret = 0;
+			nfproto_once(nlh, r->family, &checked);
 		}
-		if (ret < 0)
-			return ret;
 		switch (m->type) {
 		case KN_MATCH_CT_ESTABLISHED:
-			ret = put_ct_established(nr);
+			put_ct_established(nlh);
 			break;
 		case KN_MATCH_ICMPV6_ND:
-			ret = put_icmpv6_nd(nr);
+			put_icmpv6_nd(nlh);
 			break;
 		case KN_MATCH_SADDR_SET:
 		case KN_MATCH_DADDR_SET:
@@ -1701,9 +1757,8 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 					      &ref);
 			if (*why != NULL)
 				return -EINVAL;
-			ret = put_addr(nr, r->family, m->type == KN_MATCH_DADDR_SET, 0);
-			if (ret == 0)
-				ret = put_lookup(nr, ref, false);
+			put_addr(nlh, r->family, m->type == KN_MATCH_DADDR_SET, 0);
+			put_lookup(nlh, ref, false);
 			break;
 		case KN_MATCH_PROTO_PORT_SET:
 			/* meta l4proto . th dport @set:
@@ -1714,9 +1769,8 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 			*why = rule_set_check(b, m->set, KN_KEY_PROTO_PORT, false, &ref);
 			if (*why != NULL)
 				return -EINVAL;
-			ret = put_proto_port(nr, 0, ref->set->interval, 2);
-			if (ret == 0)
-				ret = put_lookup(nr, ref, false);
+			put_proto_port(nlh, 0, ref->set->interval, 2);
+			put_lookup(nlh, ref, false);
 			break;
 		case KN_MATCH_DADDR_PROTO_PORT_SET:
 			/* ip daddr . meta l4proto . th dport @set:
@@ -1731,11 +1785,9 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 					      false, &ref);
 			if (*why != NULL)
 				return -EINVAL;
-			ret = put_addr(nr, r->family, true, 0);
-			if (ret == 0)
-				ret = put_proto_port(nr, v4 ? 1 : 4, ref->set->interval, 2);
-			if (ret == 0)
-				ret = put_lookup(nr, ref, false);
+			put_addr(nlh, r->family, true, 0);
+			put_proto_port(nlh, v4 ? 1 : 4, ref->set->interval, 2);
+			put_lookup(nlh, ref, false);
 			break;
 		case KN_MATCH_SADDR_PROTO_SPORT_SET:
 			/* ip saddr . meta l4proto . th sport @set:
@@ -1750,36 +1802,34 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 					      false, &ref);
 			if (*why != NULL)
 				return -EINVAL;
-			ret = put_addr(nr, r->family, false, 0);
-			if (ret == 0)
-				ret = put_proto_port(nr, v4 ? 1 : 4, ref->set->interval, 0);
-			if (ret == 0)
-				ret = put_lookup(nr, ref, false);
+			put_addr(nlh, r->family, false, 0);
+			put_proto_port(nlh, v4 ? 1 : 4, ref->set->interval, 0);
+			put_lookup(nlh, ref, false);
 			break;
 		default:
 			*why = "unknown match";
 			return -EINVAL;
 		}
-		if (ret < 0)
-			return ret;
 	}
-	/* counter: [ counter pkts 0 bytes 0 ] */
-	if (r->counter && expr_add(nr, "counter") == NULL)
-		return -ENOMEM;
+	if (r->counter)
+		put_counter(nlh);
 	/* Then limit and log, in the order the text backend writes them. */
-	if (r->limit_rate != 0 && (ret = put_limit(nr, r->limit_rate, r->limit_unit)) < 0)
-		return ret;
-	if (r->log && (ret = put_log(nr, r->log_group, r->log_prefix)) < 0)
-		return ret;
+	if (r->limit_rate != 0)
+		put_limit(nlh, r->limit_rate, r->limit_unit);
+	if (r->log)
+		put_log(nlh, r->log_group, r->log_prefix);
 	switch (r->verdict) {
 	case KN_VERDICT_NONE:
 		return 0;
 	case KN_VERDICT_ACCEPT:
-		return put_verdict(nr, NF_ACCEPT, NULL);
+		put_verdict(nlh, NF_ACCEPT, NULL);
+		return 0;
 	case KN_VERDICT_DROP:
-		return put_verdict(nr, NF_DROP, NULL);
+		put_verdict(nlh, NF_DROP, NULL);
+		return 0;
 	case KN_VERDICT_RETURN:
-		return put_verdict(nr, NFT_RETURN, NULL);
+		put_verdict(nlh, NFT_RETURN, NULL);
+		return 0;
 	case KN_VERDICT_JUMP:
 		code = NFT_JUMP;
 		break;
@@ -1798,10 +1848,10 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 		*why = rule_set_check(b, r->target, v4 ? KN_KEY_IPV4 : KN_KEY_IPV6, true, &ref);
 		if (*why != NULL)
 			return -EINVAL;
-		ret = nfproto_once(nr, r->family, &checked);
-		if (ret == 0)
-			ret = put_addr(nr, r->family, r->verdict == KN_VERDICT_VMAP_DADDR, 0);
-		return ret < 0 ? ret : put_lookup(nr, ref, true);
+		nfproto_once(nlh, r->family, &checked);
+		put_addr(nlh, r->family, r->verdict == KN_VERDICT_VMAP_DADDR, 0);
+		put_lookup(nlh, ref, true);
+		return 0;
 	default:
 		*why = "unknown verdict";
 		return -EINVAL;
@@ -1810,7 +1860,8 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 		*why = "jump or goto without a target";
 		return -EINVAL;
 	}
-	return put_verdict(nr, code, r->target);
+	put_verdict(nlh, code, r->target);
+	return 0;
 }
 
 /*	chain NAME {
@@ -1821,46 +1872,41 @@ static int
 put_rule(struct batch *b, const struct kn_chain *c, size_t i)
 {
 	const struct kn_rule *r = &c->rules[i];
-	struct nftnl_udata_buf *ud = NULL;
-	struct nftnl_rule *nr;
 	struct nlmsghdr *nlh;
+	struct nlattr *exprs;
 	const char *why = NULL;
 	char what[KN_ERR_MAX / 2];
-	int ret = -ENOMEM;
+	uint8_t ud[KN_UDATA_MAX];
+	size_t udlen = 0;
+	int ret;
 
-	nr = nftnl_rule_alloc();
-	ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
-	if (nr == NULL || ud == NULL)
-		goto out;
-	if (nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, b->table) < 0 ||
-	    nftnl_rule_set_str(nr, NFTNL_RULE_CHAIN, c->name) < 0)
-		goto out;
-	ret = rule_build(b, r, nr, &why);
-	if (ret < 0)
-		goto out;
-	ret = -ENOMEM;
 	if (comment_check(r->comment) < 0) {
-		ret = -EINVAL;
 		why = "comment too long";
+		ret = -EINVAL;
 		goto out;
 	}
-	if (r->comment != NULL && !nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, r->comment))
-		goto out;
-	if (nftnl_udata_buf_len(ud) > 0 &&
-	    nftnl_rule_set_data(nr, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
-				nftnl_udata_buf_len(ud)) < 0)
-		goto out;
 	nlh = msg_start(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, MSG_RULE, c, i);
-	nftnl_rule_nlmsg_build_payload(nlh, nr);
+	attr_put_strz(nlh, NFTA_RULE_TABLE, b->table);
+	attr_put_strz(nlh, NFTA_RULE_CHAIN, c->name);
+	if (r->comment != NULL) {
+		udata_put(ud, &udlen, NFTNL_UDATA_RULE_COMMENT, r->comment,
+			  (uint8_t)(strlen(r->comment) + 1));
+		attr_put(nlh, NFTA_RULE_USERDATA, udlen, ud);
+	}
+	exprs = nest_start(nlh, NFTA_RULE_EXPRESSIONS);
+	if ((ret = rule_build(b, r, nlh, &why)) < 0)
+		goto out;
+	/* libnftnl writes no expression list for a rule without any. */
+	if ((char *)attr_tail(nlh) == (char *)exprs + MNL_ATTR_HDRLEN)
+		nlh->nlmsg_len -= MNL_ATTR_HDRLEN;
+	else
+		nest_end(nlh, exprs);
 	ret = msg_end(b, nlh);
 out:
-	if (ret == -ENOMEM || (ret == -EINVAL && why != NULL)) {
+	if (ret == -EINVAL && why != NULL) {
 		rule_describe(c, i, what, sizeof(what));
-		kn_errf(b->err, ret, "%s: %s", what, ret == -ENOMEM ? "out of memory" : why);
+		kn_errf(b->err, ret, "%s: %s", what, why);
 	}
-	nftnl_udata_buf_free(ud);
-	if (nr != NULL)
-		nftnl_rule_free(nr);
 	return ret;
 }
 

@@ -21,6 +21,8 @@
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter/nf_tables.h>
@@ -41,7 +43,23 @@ struct counts {
 	size_t named, by_id;   /* lists naming their set, lists with its id only */
 	size_t after_newset;   /* lists right after the NEWSET of their set */
 	size_t comments, open; /* user data records of elements */
+	size_t rules;
+	char exprs[256]; /* the expressions seen: " meta cmp ... " */
 };
+
+static int
+note_expr(struct nftnl_expr *e, void *arg)
+{
+	struct counts *c = arg;
+	const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+	size_t len = strlen(c->exprs);
+	char word[32];
+
+	snprintf(word, sizeof(word), " %s ", name);
+	if (strstr(c->exprs, word) == NULL)
+		snprintf(c->exprs + len, sizeof(c->exprs) - len, "%s", len > 0 ? word + 1 : word);
+	return 0;
+}
 
 static uint8_t
 msg_type(const struct nlmsghdr *nlh)
@@ -219,7 +237,42 @@ check_run(struct nlmsghdr *const *v, size_t n, struct counts *c)
 	free(out);
 }
 
-/* Checks every element list of the batch; returns what it saw. */
+/* A rule, parsed back with libnftnl and rebuilt by it, must be the same
+ * bytes. */
+static void
+check_rule(const struct nlmsghdr *nlh, struct counts *c)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	char *out = xmalloc(MSG_MAX);
+	struct nlmsghdr *re;
+
+	ATF_REQUIRE(r != NULL);
+	ATF_REQUIRE_MSG(nftnl_rule_nlmsg_parse(nlh, r) == 0, "libnftnl cannot parse rule %u",
+			nlh->nlmsg_seq);
+	memset(out, 0, MSG_MAX);
+	re = nftnl_nlmsg_build_hdr(out, msg_type(nlh), g->nfgen_family, nlh->nlmsg_flags,
+				   nlh->nlmsg_seq);
+	nftnl_rule_nlmsg_build_payload(re, r);
+	ATF_CHECK_EQ_MSG(re->nlmsg_len, nlh->nlmsg_len, "rule %u: %u bytes, libnftnl writes %u",
+			 nlh->nlmsg_seq, nlh->nlmsg_len, re->nlmsg_len);
+	if (re->nlmsg_len == nlh->nlmsg_len && memcmp(re, nlh, re->nlmsg_len) != 0) {
+		size_t k = 0;
+
+		while (((const uint8_t *)re)[k] == ((const uint8_t *)nlh)[k])
+			k++;
+		ATF_CHECK_MSG(false, "rule %u: byte %zu differs from libnftnl's (%#x, %#x)",
+			      nlh->nlmsg_seq, k, ((const uint8_t *)nlh)[k],
+			      ((const uint8_t *)re)[k]);
+	}
+	c->rules++;
+	nftnl_expr_foreach(r, note_expr, c);
+	nftnl_rule_free(r);
+	free(out);
+}
+
+/* Checks every element list and rule of the batch; returns what it
+ * saw. */
 static struct counts
 check_batch(void *buf, size_t len)
 {
@@ -236,6 +289,9 @@ check_batch(void *buf, size_t len)
 		char *set = is_elem_msg(nlh) ? elem_msg_set(nlh, &id) : NULL;
 
 		c.messages++;
+		if ((nlh->nlmsg_type >> 8) == NFNL_SUBSYS_NFTABLES &&
+		    msg_type(nlh) == NFT_MSG_NEWRULE)
+			check_rule(nlh, &c);
 		if (set != NULL && prev_newset != 0 && id == prev_newset)
 			c.after_newset++;
 		prev_newset = newset_id(nlh);
@@ -294,6 +350,10 @@ ATF_TC_WITHOUT_HEAD(golden_element_lists);
 ATF_TC_BODY(golden_element_lists, tc)
 {
 	static const char *const names[] = {"basic", "full", "guard"};
+	static const char *const kinds[] = {"meta",	 "cmp",	      "payload", "lookup",
+					    "byteorder", "immediate", "counter", "ct",
+					    "bitwise",	 "limit",     "log"};
+	char seen[1024] = "";
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		struct kn_compile_opts o = {.node = "node1", .guard = KN_GUARD_ENFORCE};
@@ -309,10 +369,21 @@ ATF_TC_BODY(golden_element_lists, tc)
 		free(text);
 		p = kn_compile(s, &o, NULL);
 		c = check_full(p);
-		printf("%s: %zu messages, %zu element lists\n", names[i], c.messages, c.lists);
+		printf("%s: %zu messages, %zu element lists, %zu rules\n", names[i], c.messages,
+		       c.lists, c.rules);
 		ATF_CHECK(c.lists > 0);
+		ATF_CHECK(c.rules > 0);
+		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s", c.exprs);
 		kn_program_free(p);
 		kn_store_free(s);
+	}
+	/* Every kind of expression the backend writes was checked. */
+	printf("expressions:%s\n", seen);
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		char word[32];
+
+		snprintf(word, sizeof(word), " %s ", kinds[i]);
+		ATF_CHECK_MSG(strstr(seen, word) != NULL, "no %s expression checked", kinds[i]);
 	}
 }
 
