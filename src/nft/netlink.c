@@ -63,7 +63,6 @@
 #include <libnftnl/batch.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
-#include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -742,240 +741,18 @@ comment_check(const char *comment)
 	return comment != NULL && strlen(comment) >= NFTNL_UDATA_COMMENT_MAXLEN ? -EINVAL : 0;
 }
 
-/* ---------------------------------------------------------------- table, chains */
-
-static int
-put_table(struct batch *b, uint16_t type, enum msg_kind kind)
-{
-	struct nftnl_table *t;
-	struct nlmsghdr *nlh;
-	int ret;
-
-	t = nftnl_table_alloc();
-	if (t == NULL)
-		return kn_errf(b->err, -ENOMEM, "table: out of memory");
-	if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, b->table) < 0) {
-		ret = kn_errf(b->err, -ENOMEM, "table: out of memory");
-		goto out;
-	}
-	/* No NFT_TABLE_F_OWNER: kube-nftctl is short-lived and an owned
-	 * table goes away with its socket. */
-	if (type == NFT_MSG_NEWTABLE)
-		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
-	nlh = msg_start(b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, kind, NULL, 0);
-	nftnl_table_nlmsg_build_payload(nlh, t);
-	ret = msg_end(b, nlh);
-out:
-	nftnl_table_free(t);
-	return ret;
-}
-
-/*	chain NAME {
- *		comment "..."
- *		type filter hook forward priority P; policy accept;
- *	}
- */
-static int
-put_chain(struct batch *b, const struct kn_chain *c)
-{
-	struct nftnl_udata_buf *ud = NULL;
-	struct nftnl_chain *nc;
-	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
-
-	if (comment_check(c->comment) < 0)
-		return kn_errf(b->err, -EINVAL, "chain %s: comment too long", c->name);
-	nc = nftnl_chain_alloc();
-	ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
-	if (nc == NULL || ud == NULL)
-		goto out;
-	if (nftnl_chain_set_str(nc, NFTNL_CHAIN_TABLE, b->table) < 0 ||
-	    nftnl_chain_set_str(nc, NFTNL_CHAIN_NAME, c->name) < 0)
-		goto out;
-	if (c->hook != KN_HOOK_NONE) {
-		if (nftnl_chain_set_str(nc, NFTNL_CHAIN_TYPE, "filter") < 0)
-			goto out;
-		nftnl_chain_set_u32(nc, NFTNL_CHAIN_HOOKNUM,
-				    c->hook == KN_HOOK_FORWARD ? NF_INET_FORWARD
-							       : NF_INET_LOCAL_IN);
-		nftnl_chain_set_s32(nc, NFTNL_CHAIN_PRIO, c->prio);
-		nftnl_chain_set_u32(nc, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	}
-	if (c->comment != NULL && !nftnl_udata_put_strz(ud, NFTNL_UDATA_CHAIN_COMMENT, c->comment))
-		goto out;
-	if (nftnl_udata_buf_len(ud) > 0 &&
-	    nftnl_chain_set_data(nc, NFTNL_CHAIN_USERDATA, nftnl_udata_buf_data(ud),
-				 nftnl_udata_buf_len(ud)) < 0)
-		goto out;
-	/* EXCL: two chains of one name in a program are a compiler bug. */
-	nlh = msg_start(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, MSG_CHAIN, c, 0);
-	nftnl_chain_nlmsg_build_payload(nlh, nc);
-	ret = msg_end(b, nlh);
-out:
-	if (ret == -ENOMEM)
-		kn_errf(b->err, ret, "chain %s: out of memory", c->name);
-	nftnl_udata_buf_free(ud);
-	if (nc != NULL)
-		nftnl_chain_free(nc);
-	return ret;
-}
-
-/* ---------------------------------------------------------------- sets */
-
-/* The set's user data as nft 1.0.6 writes it (mnl_nft_set_add): key byte
- * order, for maps the data byte order, for concatenations a "typeof"
- * record holding an empty concatenation, for maps whether the data is an
- * interval, and the comment.  nft reads these back to print the key and
- * ranges ("10.0.0.0/8" rather than "10.0.0.0-10.255.255.255"). */
-static bool
-set_udata(const struct kn_set *s, struct nftnl_udata_buf *ud)
-{
-	struct nftnl_udata *n1, *n2;
-	bool concat = key_is_concat(s->key);
-
-	if (!nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER,
-				 concat ? NFT_BYTEORDER_INVALID : NFT_BYTEORDER_BIG_ENDIAN))
-		return false;
-	if (s->vmap &&
-	    !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATABYTEORDER, NFT_BYTEORDER_INVALID))
-		return false;
-	if (concat) {
-		n1 = nftnl_udata_nest_start(ud, NFTNL_UDATA_SET_KEY_TYPEOF);
-		if (n1 == NULL ||
-		    !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_EXPR_CONCAT))
-			return false;
-		n2 = nftnl_udata_nest_start(ud, NFTNL_UDATA_SET_TYPEOF_DATA);
-		if (n2 == NULL)
-			return false;
-		nftnl_udata_nest_end(ud, n2);
-		nftnl_udata_nest_end(ud, n1);
-	}
-	if (s->vmap && !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATA_INTERVAL, 0))
-		return false;
-	if (s->comment != NULL && !nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_COMMENT, s->comment))
-		return false;
-	return true;
-}
-
-/*	set NAME {
- *		type ipv4_addr . inet_proto . inet_service
- *		flags interval
- *		comment "..."
- *	}
- * or
- *	map NAME {
- *		type ipv4_addr : verdict
- *		comment "..."
- *	}
- */
-static int
-put_set(struct batch *b, const struct kn_set *s, uint32_t id)
-{
-	struct nftnl_udata_buf *ud = NULL;
-	uint8_t fields[NFT_REG32_COUNT];
-	struct nftnl_set *ns;
-	struct nlmsghdr *nlh;
-	uint32_t flags = 0;
-	int ret = -ENOMEM;
-
-	if (key_len(s->key) == 0)
-		return kn_errf(b->err, -EINVAL, "set %s: unknown key type %d", s->name,
-			       (int)s->key);
-	if (s->vmap && s->interval)
-		return kn_errf(b->err, -EINVAL, "map %s: interval verdict maps are not supported",
-			       s->name);
-	if (comment_check(s->comment) < 0)
-		return kn_errf(b->err, -EINVAL, "set %s: comment too long", s->name);
-	ns = nftnl_set_alloc();
-	ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
-	if (ns == NULL || ud == NULL)
-		goto out;
-	if (nftnl_set_set_str(ns, NFTNL_SET_TABLE, b->table) < 0 ||
-	    nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name) < 0)
-		goto out;
-	if (s->interval)
-		flags |= NFT_SET_INTERVAL;
-	/* Concatenated ranges (the pipapo backend) need the field layout. */
-	if (s->interval && key_is_concat(s->key)) {
-		flags |= NFT_SET_CONCAT;
-		key_fields(s->key, fields);
-		if (nftnl_set_set_data(ns, NFTNL_SET_DESC_CONCAT, fields, sizeof(fields)) < 0)
-			goto out;
-	}
-	if (s->vmap) {
-		flags |= NFT_SET_MAP;
-		nftnl_set_set_u32(ns, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-		nftnl_set_set_u32(ns, NFTNL_SET_DATA_LEN, 0);
-	}
-	nftnl_set_set_u32(ns, NFTNL_SET_FLAGS, flags);
-	nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, key_type(s->key));
-	nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, key_len(s->key));
-	nftnl_set_set_u32(ns, NFTNL_SET_ID, id);
-	if (!set_udata(s, ud))
-		goto out;
-	if (nftnl_set_set_data(ns, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
-			       nftnl_udata_buf_len(ud)) < 0)
-		goto out;
-	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, MSG_SET, s, 0);
-	nftnl_set_nlmsg_build_payload(nlh, ns);
-	ret = msg_end(b, nlh);
-out:
-	if (ret == -ENOMEM)
-		kn_errf(b->err, ret, "set %s: out of memory", s->name);
-	nftnl_udata_buf_free(ud);
-	if (ns != NULL)
-		nftnl_set_free(ns);
-	return ret;
-}
-
-/* ---------------------------------------------------------------- elements */
-
-/* Element lists are written straight into the batch with libmnl: a full
- * sync carries thousands of elements, and a libnftnl object for each
- * (allocated, filled, copied into the message and freed) was most of
- * the time spent building the batch.  The bytes are the ones
- * nftnl_set_elems_nlmsg_build_payload_iter() of libnftnl 1.2.4 writes
- * (tests/unit/netlink_test.c rebuilds every element list with it and
- * compares), but for zeros in the padding (attr_put):
- *
- *	NFTA_SET_ELEM_LIST_SET		the set's name (not for sets new
- *					in this batch, kernels since 6.11)
- *	NFTA_SET_ELEM_LIST_SET_ID	its batch-local id
- *	NFTA_SET_ELEM_LIST_TABLE
- *	NFTA_SET_ELEM_LIST_ELEMENTS	nest of elements, numbered from 1:
- *		NFTA_SET_ELEM_FLAGS	NFT_SET_ELEM_INTERVAL_END
- *		NFTA_SET_ELEM_KEY	{ NFTA_DATA_VALUE }
- *		NFTA_SET_ELEM_KEY_END	{ NFTA_DATA_VALUE }
- *		NFTA_SET_ELEM_DATA	{ NFTA_DATA_VERDICT { CODE, CHAIN } }
- *		NFTA_SET_ELEM_USERDATA	comment, nft's open-interval flag
- *
- * An attribute's length is 16 bits, so a list stops short of 64 KiB: the
- * element that does not fit any more is taken back and opens the next
- * message, as libnftnl does. */
-struct elem_list {
-	struct batch *b;
-	const struct kn_set *s;
-	uint32_t id;
-	uint16_t type, flags; /* message type and flags */
-	enum msg_kind kind;
-	bool by_id;	      /* the set is new in this batch: its id alone */
-	struct nlmsghdr *nlh; /* the message being written, or NULL */
-	struct nlattr *list;  /* its NFTA_SET_ELEM_LIST_ELEMENTS */
-	uint16_t n;	      /* elements in it */
-};
-
+/* Appends a user data record {type, length, value} to ud (nftnl_udata's
+ * layout); ud has room for a comment and a flag (comment_check). */
 static void
-elem_list_init(struct elem_list *el, struct batch *b, const struct kn_set *s, uint32_t id,
-	       uint16_t type, uint16_t flags, enum msg_kind kind)
+udata_put(uint8_t *ud, size_t *len, uint8_t type, const void *value, uint8_t n)
 {
-	memset(el, 0, sizeof(*el));
-	el->b = b;
-	el->s = s;
-	el->id = id;
-	el->type = type;
-	el->flags = flags;
-	el->kind = kind;
+	ud[(*len)++] = type;
+	ud[(*len)++] = n;
+	memcpy(ud + *len, value, n);
+	*len += n;
 }
+
+/* ---------------------------------------------------------------- attributes */
 
 /* The attribute writers of libmnl, inline: a full sync writes some
  * 30,000 attributes, and libmnl's are calls through the PLT, each
@@ -1033,6 +810,246 @@ attr_put_strz(struct nlmsghdr *nlh, uint16_t type, const char *s)
 	attr_put(nlh, type, strlen(s) + 1, s);
 }
 
+/* ---------------------------------------------------------------- table, chains */
+
+static int
+put_table(struct batch *b, uint16_t type, enum msg_kind kind)
+{
+	struct nftnl_table *t;
+	struct nlmsghdr *nlh;
+	int ret;
+
+	t = nftnl_table_alloc();
+	if (t == NULL)
+		return kn_errf(b->err, -ENOMEM, "table: out of memory");
+	if (nftnl_table_set_str(t, NFTNL_TABLE_NAME, b->table) < 0) {
+		ret = kn_errf(b->err, -ENOMEM, "table: out of memory");
+		goto out;
+	}
+	/* No NFT_TABLE_F_OWNER: kube-nftctl is short-lived and an owned
+	 * table goes away with its socket. */
+	if (type == NFT_MSG_NEWTABLE)
+		nftnl_table_set_u32(t, NFTNL_TABLE_FLAGS, 0);
+	nlh = msg_start(b, type, type == NFT_MSG_NEWTABLE ? NLM_F_CREATE : 0, kind, NULL, 0);
+	nftnl_table_nlmsg_build_payload(nlh, t);
+	ret = msg_end(b, nlh);
+out:
+	nftnl_table_free(t);
+	return ret;
+}
+
+/*	chain NAME {
+ *		comment "..."
+ *		type filter hook forward priority P; policy accept;
+ *	}
+ * written as nftnl_chain_nlmsg_build_payload() writes it: TABLE, NAME,
+ * HOOK { HOOKNUM, PRIORITY }, POLICY, TYPE, USERDATA.
+ */
+static int
+put_chain(struct batch *b, const struct kn_chain *c)
+{
+	uint8_t ud[KN_UDATA_MAX];
+	size_t udlen = 0;
+	struct nlmsghdr *nlh;
+	struct nlattr *hook;
+
+	if (comment_check(c->comment) < 0)
+		return kn_errf(b->err, -EINVAL, "chain %s: comment too long", c->name);
+	/* EXCL: two chains of one name in a program are a compiler bug. */
+	nlh = msg_start(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, MSG_CHAIN, c, 0);
+	attr_put_strz(nlh, NFTA_CHAIN_TABLE, b->table);
+	attr_put_strz(nlh, NFTA_CHAIN_NAME, c->name);
+	if (c->hook != KN_HOOK_NONE) {
+		hook = nest_start(nlh, NFTA_CHAIN_HOOK);
+		attr_put_u32(
+			nlh, NFTA_HOOK_HOOKNUM,
+			htonl(c->hook == KN_HOOK_FORWARD ? NF_INET_FORWARD : NF_INET_LOCAL_IN));
+		attr_put_u32(nlh, NFTA_HOOK_PRIORITY, htonl((uint32_t)c->prio));
+		nest_end(nlh, hook);
+		attr_put_u32(nlh, NFTA_CHAIN_POLICY, htonl(NF_ACCEPT));
+		attr_put_strz(nlh, NFTA_CHAIN_TYPE, "filter");
+	}
+	if (c->comment != NULL) {
+		udata_put(ud, &udlen, NFTNL_UDATA_CHAIN_COMMENT, c->comment,
+			  (uint8_t)(strlen(c->comment) + 1));
+		attr_put(nlh, NFTA_CHAIN_USERDATA, udlen, ud);
+	}
+	return msg_end(b, nlh);
+}
+
+/* ---------------------------------------------------------------- sets */
+
+/* A user data record that holds records (nftnl_udata_nest_start()): its
+ * length is set by udata_nest_end(). */
+static size_t
+udata_nest_start(uint8_t *ud, size_t *len, uint8_t type)
+{
+	size_t start = *len;
+
+	ud[(*len)++] = type;
+	ud[(*len)++] = 0;
+	return start;
+}
+
+static void
+udata_nest_end(uint8_t *ud, size_t len, size_t start)
+{
+	ud[start + 1] = (uint8_t)(len - start - 2);
+}
+
+static void
+udata_put_u32(uint8_t *ud, size_t *len, uint8_t type, uint32_t v)
+{
+	udata_put(ud, len, type, &v, sizeof(v));
+}
+
+/* The set's user data as nft 1.0.6 writes it (mnl_nft_set_add): key byte
+ * order, for maps the data byte order, for concatenations a "typeof"
+ * record holding an empty concatenation, for maps whether the data is an
+ * interval, and the comment.  nft reads these back to print the key and
+ * ranges ("10.0.0.0/8" rather than "10.0.0.0-10.255.255.255").  Returns
+ * its length. */
+static size_t
+set_udata(const struct kn_set *s, uint8_t *ud)
+{
+	bool concat = key_is_concat(s->key);
+	size_t len = 0, n1, n2;
+
+	udata_put_u32(ud, &len, NFTNL_UDATA_SET_KEYBYTEORDER,
+		      concat ? NFT_BYTEORDER_INVALID : NFT_BYTEORDER_BIG_ENDIAN);
+	if (s->vmap)
+		udata_put_u32(ud, &len, NFTNL_UDATA_SET_DATABYTEORDER, NFT_BYTEORDER_INVALID);
+	if (concat) {
+		n1 = udata_nest_start(ud, &len, NFTNL_UDATA_SET_KEY_TYPEOF);
+		udata_put_u32(ud, &len, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_EXPR_CONCAT);
+		n2 = udata_nest_start(ud, &len, NFTNL_UDATA_SET_TYPEOF_DATA);
+		udata_nest_end(ud, len, n2);
+		udata_nest_end(ud, len, n1);
+	}
+	if (s->vmap)
+		udata_put_u32(ud, &len, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+	if (s->comment != NULL)
+		udata_put(ud, &len, NFTNL_UDATA_SET_COMMENT, s->comment,
+			  (uint8_t)(strlen(s->comment) + 1));
+	return len;
+}
+
+/*	set NAME {
+ *		type ipv4_addr . inet_proto . inet_service
+ *		flags interval
+ *		comment "..."
+ *	}
+ * or
+ *	map NAME {
+ *		type ipv4_addr : verdict
+ *		comment "..."
+ *	}
+ * written as nftnl_set_nlmsg_build_payload() writes it: TABLE, NAME,
+ * FLAGS, KEY_TYPE, KEY_LEN, DATA_TYPE, DATA_LEN, ID, DESC { CONCAT {
+ * field lengths } }, USERDATA.
+ */
+static int
+put_set(struct batch *b, const struct kn_set *s, uint32_t id)
+{
+	uint8_t fields[NFT_REG32_COUNT];
+	uint8_t ud[KN_UDATA_MAX];
+	struct nlattr *desc, *concat, *field;
+	struct nlmsghdr *nlh;
+	uint32_t flags = 0;
+	size_t udlen;
+
+	if (key_len(s->key) == 0)
+		return kn_errf(b->err, -EINVAL, "set %s: unknown key type %d", s->name,
+			       (int)s->key);
+	if (s->vmap && s->interval)
+		return kn_errf(b->err, -EINVAL, "map %s: interval verdict maps are not supported",
+			       s->name);
+	if (comment_check(s->comment) < 0)
+		return kn_errf(b->err, -EINVAL, "set %s: comment too long", s->name);
+	if (s->interval)
+		flags |= NFT_SET_INTERVAL;
+	/* Concatenated ranges (the pipapo backend) need the field layout. */
+	if (s->interval && key_is_concat(s->key))
+		flags |= NFT_SET_CONCAT;
+	if (s->vmap)
+		flags |= NFT_SET_MAP;
+	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, MSG_SET, s, 0);
+	attr_put_strz(nlh, NFTA_SET_TABLE, b->table);
+	attr_put_strz(nlh, NFTA_SET_NAME, s->name);
+	attr_put_u32(nlh, NFTA_SET_FLAGS, htonl(flags));
+	attr_put_u32(nlh, NFTA_SET_KEY_TYPE, htonl(key_type(s->key)));
+	attr_put_u32(nlh, NFTA_SET_KEY_LEN, htonl(key_len(s->key)));
+	if (s->vmap) {
+		attr_put_u32(nlh, NFTA_SET_DATA_TYPE, htonl(NFT_DATA_VERDICT));
+		attr_put_u32(nlh, NFTA_SET_DATA_LEN, htonl(0));
+	}
+	attr_put_u32(nlh, NFTA_SET_ID, htonl(id));
+	if (flags & NFT_SET_CONCAT) {
+		key_fields(s->key, fields);
+		desc = nest_start(nlh, NFTA_SET_DESC);
+		concat = nest_start(nlh, NFTA_SET_DESC_CONCAT);
+		for (size_t i = 0; i < NFT_REG32_COUNT && fields[i] != 0; i++) {
+			field = nest_start(nlh, NFTA_LIST_ELEM);
+			attr_put_u32(nlh, NFTA_SET_FIELD_LEN, htonl(fields[i]));
+			nest_end(nlh, field);
+		}
+		nest_end(nlh, concat);
+		nest_end(nlh, desc);
+	}
+	udlen = set_udata(s, ud);
+	attr_put(nlh, NFTA_SET_USERDATA, udlen, ud);
+	return msg_end(b, nlh);
+}
+
+/* ---------------------------------------------------------------- elements */
+
+/* Element lists are written straight into the batch with libmnl: a full
+ * sync carries thousands of elements, and a libnftnl object for each
+ * (allocated, filled, copied into the message and freed) was most of
+ * the time spent building the batch.  The bytes are the ones
+ * nftnl_set_elems_nlmsg_build_payload_iter() of libnftnl 1.2.4 writes
+ * (tests/unit/netlink_test.c rebuilds every element list with it and
+ * compares), but for zeros in the padding (attr_put):
+ *
+ *	NFTA_SET_ELEM_LIST_SET		the set's name (not for sets new
+ *					in this batch, kernels since 6.11)
+ *	NFTA_SET_ELEM_LIST_SET_ID	its batch-local id
+ *	NFTA_SET_ELEM_LIST_TABLE
+ *	NFTA_SET_ELEM_LIST_ELEMENTS	nest of elements, numbered from 1:
+ *		NFTA_SET_ELEM_FLAGS	NFT_SET_ELEM_INTERVAL_END
+ *		NFTA_SET_ELEM_KEY	{ NFTA_DATA_VALUE }
+ *		NFTA_SET_ELEM_KEY_END	{ NFTA_DATA_VALUE }
+ *		NFTA_SET_ELEM_DATA	{ NFTA_DATA_VERDICT { CODE, CHAIN } }
+ *		NFTA_SET_ELEM_USERDATA	comment, nft's open-interval flag
+ *
+ * An attribute's length is 16 bits, so a list stops short of 64 KiB: the
+ * element that does not fit any more is taken back and opens the next
+ * message, as libnftnl does. */
+struct elem_list {
+	struct batch *b;
+	const struct kn_set *s;
+	uint32_t id;
+	uint16_t type, flags; /* message type and flags */
+	enum msg_kind kind;
+	bool by_id;	      /* the set is new in this batch: its id alone */
+	struct nlmsghdr *nlh; /* the message being written, or NULL */
+	struct nlattr *list;  /* its NFTA_SET_ELEM_LIST_ELEMENTS */
+	uint16_t n;	      /* elements in it */
+};
+
+static void
+elem_list_init(struct elem_list *el, struct batch *b, const struct kn_set *s, uint32_t id,
+	       uint16_t type, uint16_t flags, enum msg_kind kind)
+{
+	memset(el, 0, sizeof(*el));
+	el->b = b;
+	el->s = s;
+	el->id = id;
+	el->type = type;
+	el->flags = flags;
+	el->kind = kind;
+}
+
 static void
 elem_list_open(struct elem_list *el)
 {
@@ -1056,17 +1073,6 @@ elem_list_close(struct elem_list *el)
 	el->nlh = NULL;
 	nest_end(nlh, el->list);
 	return msg_end(el->b, nlh);
-}
-
-/* Appends a user data record {type, length, value} to ud (nftnl_udata's
- * layout); ud has room for a comment and a flag (comment_check). */
-static void
-udata_put(uint8_t *ud, size_t *len, uint8_t type, const void *value, uint8_t n)
-{
-	ud[(*len)++] = type;
-	ud[(*len)++] = n;
-	memcpy(ud + *len, value, n);
-	*len += n;
 }
 
 /* Writes the attributes of one element (see above). */

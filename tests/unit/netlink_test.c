@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
 #include <libnftnl/common.h>
 #include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
@@ -43,7 +44,7 @@ struct counts {
 	size_t named, by_id;   /* lists naming their set, lists with its id only */
 	size_t after_newset;   /* lists right after the NEWSET of their set */
 	size_t comments, open; /* user data records of elements */
-	size_t rules;
+	size_t rules, chains, sets;
 	char exprs[256]; /* the expressions seen: " meta cmp ... " */
 };
 
@@ -237,37 +238,60 @@ check_run(struct nlmsghdr *const *v, size_t n, struct counts *c)
 	free(out);
 }
 
-/* A rule, parsed back with libnftnl and rebuilt by it, must be the same
- * bytes. */
+/* Compares message nlh with the one libnftnl builds (into re) from what
+ * it parsed of it. */
 static void
-check_rule(const struct nlmsghdr *nlh, struct counts *c)
+check_same(const struct nlmsghdr *nlh, const struct nlmsghdr *re, const char *what)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
-	char *out = xmalloc(MSG_MAX);
-	struct nlmsghdr *re;
-
-	ATF_REQUIRE(r != NULL);
-	ATF_REQUIRE_MSG(nftnl_rule_nlmsg_parse(nlh, r) == 0, "libnftnl cannot parse rule %u",
-			nlh->nlmsg_seq);
-	memset(out, 0, MSG_MAX);
-	re = nftnl_nlmsg_build_hdr(out, msg_type(nlh), g->nfgen_family, nlh->nlmsg_flags,
-				   nlh->nlmsg_seq);
-	nftnl_rule_nlmsg_build_payload(re, r);
-	ATF_CHECK_EQ_MSG(re->nlmsg_len, nlh->nlmsg_len, "rule %u: %u bytes, libnftnl writes %u",
+	ATF_CHECK_EQ_MSG(re->nlmsg_len, nlh->nlmsg_len, "%s %u: %u bytes, libnftnl writes %u", what,
 			 nlh->nlmsg_seq, nlh->nlmsg_len, re->nlmsg_len);
 	if (re->nlmsg_len == nlh->nlmsg_len && memcmp(re, nlh, re->nlmsg_len) != 0) {
 		size_t k = 0;
 
 		while (((const uint8_t *)re)[k] == ((const uint8_t *)nlh)[k])
 			k++;
-		ATF_CHECK_MSG(false, "rule %u: byte %zu differs from libnftnl's (%#x, %#x)",
+		ATF_CHECK_MSG(false, "%s %u: byte %zu differs from libnftnl's (%#x, %#x)", what,
 			      nlh->nlmsg_seq, k, ((const uint8_t *)nlh)[k],
 			      ((const uint8_t *)re)[k]);
 	}
-	c->rules++;
-	nftnl_expr_foreach(r, note_expr, c);
-	nftnl_rule_free(r);
+}
+
+/* A rule, chain or set, parsed back with libnftnl and rebuilt by it,
+ * must be the same bytes. */
+static void
+check_object(const struct nlmsghdr *nlh, struct counts *c)
+{
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	char *out = xcalloc(1, MSG_MAX);
+	struct nlmsghdr *re = nftnl_nlmsg_build_hdr(out, msg_type(nlh), g->nfgen_family,
+						    nlh->nlmsg_flags, nlh->nlmsg_seq);
+
+	if (msg_type(nlh) == NFT_MSG_NEWRULE) {
+		struct nftnl_rule *r = nftnl_rule_alloc();
+
+		ATF_REQUIRE(r != NULL && nftnl_rule_nlmsg_parse(nlh, r) == 0);
+		nftnl_rule_nlmsg_build_payload(re, r);
+		check_same(nlh, re, "rule");
+		nftnl_expr_foreach(r, note_expr, c);
+		nftnl_rule_free(r);
+		c->rules++;
+	} else if (msg_type(nlh) == NFT_MSG_NEWCHAIN) {
+		struct nftnl_chain *ch = nftnl_chain_alloc();
+
+		ATF_REQUIRE(ch != NULL && nftnl_chain_nlmsg_parse(nlh, ch) == 0);
+		nftnl_chain_nlmsg_build_payload(re, ch);
+		check_same(nlh, re, "chain");
+		nftnl_chain_free(ch);
+		c->chains++;
+	} else if (msg_type(nlh) == NFT_MSG_NEWSET) {
+		struct nftnl_set *s = nftnl_set_alloc();
+
+		ATF_REQUIRE(s != NULL && nftnl_set_nlmsg_parse(nlh, s) == 0);
+		nftnl_set_nlmsg_build_payload(re, s);
+		check_same(nlh, re, "set");
+		nftnl_set_free(s);
+		c->sets++;
+	}
 	free(out);
 }
 
@@ -289,9 +313,8 @@ check_batch(void *buf, size_t len)
 		char *set = is_elem_msg(nlh) ? elem_msg_set(nlh, &id) : NULL;
 
 		c.messages++;
-		if ((nlh->nlmsg_type >> 8) == NFNL_SUBSYS_NFTABLES &&
-		    msg_type(nlh) == NFT_MSG_NEWRULE)
-			check_rule(nlh, &c);
+		if ((nlh->nlmsg_type >> 8) == NFNL_SUBSYS_NFTABLES)
+			check_object(nlh, &c);
 		if (set != NULL && prev_newset != 0 && id == prev_newset)
 			c.after_newset++;
 		prev_newset = newset_id(nlh);
@@ -369,10 +392,12 @@ ATF_TC_BODY(golden_element_lists, tc)
 		free(text);
 		p = kn_compile(s, &o, NULL);
 		c = check_full(p);
-		printf("%s: %zu messages, %zu element lists, %zu rules\n", names[i], c.messages,
-		       c.lists, c.rules);
+		printf("%s: %zu messages, %zu chains, %zu sets, %zu element lists, %zu rules\n",
+		       names[i], c.messages, c.chains, c.sets, c.lists, c.rules);
 		ATF_CHECK(c.lists > 0);
 		ATF_CHECK(c.rules > 0);
+		ATF_CHECK_EQ(c.chains, p->nchains);
+		ATF_CHECK_EQ(c.sets, p->nsets);
 		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s", c.exprs);
 		kn_program_free(p);
 		kn_store_free(s);
