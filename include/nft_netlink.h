@@ -21,7 +21,8 @@ struct kn_nl_stats {
 };
 
 /* Opens a NETLINK_NETFILTER socket with extended acks and large buffers.
- * Returns NULL with err set (e.g. EPERM without CAP_NET_ADMIN). */
+ * Returns NULL with err set (e.g. EPERM without CAP_NET_ADMIN).  It keeps
+ * the memory of its last batch, up to 4 MiB, for the next one. */
 struct kn_nl *kn_nl_open(struct kn_err *err);
 void kn_nl_close(struct kn_nl *nl);
 

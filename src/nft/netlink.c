@@ -99,13 +99,19 @@
 #define NFT_BYTEORDER_BIG_ENDIAN 2
 #define NFT_EXPR_CONCAT		 13
 
-/* Batch pages: messages are written into pages of KN_NL_PAGE bytes; a
- * message may run KN_NL_PAGE_OVERRUN past the end of a page before it is
- * moved to the next one, so that must exceed the largest message: element
- * lists are split when their attribute reaches 64 KiB (the nlattr length
- * is 16 bits), and a rule has at most a few hundred bytes. */
-#define KN_NL_PAGE	   (128 * 1024)
-#define KN_NL_PAGE_OVERRUN (128 * 1024)
+/* The batch is written into one buffer, grown (doubled) before a message
+ * starts whenever less than KN_NL_MSG_MAX is left, so that a message never
+ * moves while it is written.  That must exceed the largest message:
+ * element lists stop short of 64 KiB (the nlattr length is 16 bits), and
+ * a rule has at most a few hundred bytes. */
+#define KN_NL_MSG_MAX (128 * 1024)
+
+/* The socket keeps its batch buffer from one batch to the next: a fresh
+ * buffer for the 820 KiB of a 10k-pod sync meant some 200 page faults
+ * each time (glibc maps an allocation that large anew and unmaps it when
+ * it is freed), half a millisecond.  A buffer that grew past
+ * KN_NL_BUF_KEEP for a larger batch is let go after it. */
+#define KN_NL_BUF_KEEP (4u * 1024 * 1024)
 
 /* The kernel takes a batch as one datagram, so the whole batch must fit
  * in the socket's send buffer, and a large cluster makes tens of MiB.
@@ -113,7 +119,7 @@
  * SO_SNDBUFFORCE accepts (INT_MAX / 2). */
 #define KN_NL_BATCH_MAX (256u * 1024 * 1024)
 
-/* Buffers set at open time; grown per batch when needed. */
+/* Socket buffers set at open time; grown per batch when needed. */
 #define KN_NL_BUF_DEFAULT (4 * 1024 * 1024)
 
 /* Every message asks for an ack, and each ack is an skb of its own,
@@ -156,6 +162,9 @@ struct kn_nl {
 	bool sets_by_id;
 	/* Kernels since 6.10: only BATCH_END asks for an ack. */
 	bool ack_end_only;
+	/* The batch buffer, kept between batches (KN_NL_BUF_KEEP). */
+	char *buf;
+	size_t buf_cap;
 };
 
 /* What a message of the batch carries, to name it in errors. */
@@ -191,11 +200,11 @@ struct set_ref {
 
 struct batch {
 	const char *table;
-	struct nftnl_batch *nb;
-	uint32_t seq0; /* sequence number of BATCH_BEGIN */
+	char *buf;	   /* the messages, back to back */
+	size_t bytes, cap; /* written, allocated */
+	uint32_t seq0;	   /* sequence number of BATCH_BEGIN */
 	struct msg_rec *msgs;
 	size_t nmsgs, msgs_cap;
-	size_t bytes;
 	struct set_ref *sets; /* sorted by name */
 	size_t nsets;
 	/* The element lists of sets created in this batch name their set
@@ -350,6 +359,7 @@ kn_nl_close(struct kn_nl *nl)
 	if (nl->sock != NULL)
 		mnl_socket_close(nl->sock);
 	stale_clear(nl);
+	free(nl->buf);
 	free(nl);
 }
 
@@ -361,13 +371,34 @@ kn_nl_get_stats(const struct kn_nl *nl, struct kn_nl_stats *ret)
 
 /* ---------------------------------------------------------------- batch */
 
+/* Frees the batch; its buffer goes back to nl for the next batch unless
+ * nl is NULL or the buffer grew too large to keep. */
 static void
-batch_free(struct batch *b)
+batch_free(struct batch *b, struct kn_nl *nl)
 {
-	if (b->nb != NULL)
-		nftnl_batch_free(b->nb);
+	if (nl != NULL && b->buf != NULL && b->cap <= KN_NL_BUF_KEEP) {
+		nl->buf = b->buf;
+		nl->buf_cap = b->cap;
+	} else {
+		free(b->buf);
+	}
 	free(b->msgs);
 	free(b->sets);
+}
+
+/* The next message's place, with room for the largest message. */
+static char *
+batch_tail(struct batch *b)
+{
+	if (b->cap - b->bytes < KN_NL_MSG_MAX) {
+		size_t cap = b->cap > 0 ? b->cap : KN_NL_MSG_MAX;
+
+		while (cap - b->bytes < KN_NL_MSG_MAX)
+			cap *= 2;
+		b->buf = xrealloc(b->buf, cap);
+		b->cap = cap;
+	}
+	return b->buf + b->bytes;
 }
 
 static uint32_t
@@ -386,8 +417,7 @@ msg_start(struct batch *b, uint16_t type, uint16_t flags, enum msg_kind kind, co
 
 	if (!b->ack_end_only)
 		flags |= NLM_F_ACK;
-	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->nb), type, NFPROTO_INET, flags,
-				    batch_seq(b));
+	nlh = nftnl_nlmsg_build_hdr(batch_tail(b), type, NFPROTO_INET, flags, batch_seq(b));
 	m = VEC_PUSH(b->msgs, b->nmsgs, b->msgs_cap);
 	m->kind = kind;
 	m->obj = obj;
@@ -399,11 +429,9 @@ msg_start(struct batch *b, uint16_t type, uint16_t flags, enum msg_kind kind, co
 static int
 msg_end(struct batch *b, const struct nlmsghdr *nlh)
 {
-	b->bytes += nlh->nlmsg_len;
+	b->bytes += NLMSG_ALIGN(nlh->nlmsg_len);
 	if (b->bytes > KN_NL_BATCH_MAX)
 		return kn_errf(b->err, -E2BIG, "batch larger than %u bytes", KN_NL_BATCH_MAX);
-	if (nftnl_batch_update(b->nb) < 0)
-		return kn_errf(b->err, -ENOMEM, "batch: out of memory");
 	return 0;
 }
 
@@ -414,9 +442,9 @@ batch_begin_end(struct batch *b, bool begin)
 	struct msg_rec *m;
 
 	if (begin)
-		nlh = nftnl_batch_begin(nftnl_batch_buffer(b->nb), batch_seq(b));
+		nlh = nftnl_batch_begin(batch_tail(b), batch_seq(b));
 	else
-		nlh = nftnl_batch_end(nftnl_batch_buffer(b->nb), batch_seq(b));
+		nlh = nftnl_batch_end(batch_tail(b), batch_seq(b));
 	/* Kernels since 6.10 acknowledge BEGIN and END when asked to; older
 	 * ones ignore the flag.  END's ack tells us the batch is done. */
 	if (!begin || !b->ack_end_only)
@@ -496,28 +524,16 @@ msg_describe(const struct batch *b, uint32_t seq, char *buf, size_t len)
 /* Calls fn on every message of the built batch, in order, until it
  * returns true; returns that message or NULL. */
 static struct nlmsghdr *
-batch_walk(struct nftnl_batch *nb, bool (*fn)(struct nlmsghdr *, const void *), const void *arg)
+batch_walk(const struct batch *b, bool (*fn)(struct nlmsghdr *, const void *), const void *arg)
 {
-	struct nlmsghdr *found = NULL;
-	struct iovec *iov;
-	int i, n;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)b->buf;
+	int rem = (int)b->bytes;
 
-	n = nftnl_batch_iovec_len(nb);
-	iov = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*iov));
-	nftnl_batch_iovec(nb, iov, (uint32_t)n);
-	for (i = 0; i < n && found == NULL; i++) {
-		struct nlmsghdr *nlh = iov[i].iov_base;
-		int rem = (int)iov[i].iov_len;
-
-		for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
-			if (fn(nlh, arg)) {
-				found = nlh;
-				break;
-			}
-		}
+	for (; b->buf != NULL && mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+		if (fn(nlh, arg))
+			return nlh;
 	}
-	free(iov);
-	return found;
+	return NULL;
 }
 
 static bool
@@ -528,9 +544,9 @@ is_seq(struct nlmsghdr *nlh, const void *seq)
 
 /* Finds the message with sequence number seq in the built batch. */
 static struct nlmsghdr *
-batch_find(struct nftnl_batch *nb, uint32_t seq)
+batch_find(const struct batch *b, uint32_t seq)
 {
-	return batch_walk(nb, is_seq, &seq);
+	return batch_walk(b, is_seq, &seq);
 }
 
 static bool
@@ -550,7 +566,7 @@ batch_ack_errors_only(struct batch *b)
 {
 	uint32_t end_seq = b->seq0 + (uint32_t)b->nmsgs - 1;
 
-	batch_walk(b->nb, clear_ack, &end_seq);
+	batch_walk(b, clear_ack, &end_seq);
 }
 
 /* Test hook: KN_TEST_FAIL_AT=N makes the kernel reject message N of the
@@ -580,7 +596,7 @@ batch_test_corrupt(struct batch *b)
 		n += (long)b->nmsgs - 1;
 	if (n <= 0 || n >= (long)b->nmsgs - 1)
 		return;
-	nlh = batch_find(b->nb, b->seq0 + (uint32_t)n);
+	nlh = batch_find(b, b->seq0 + (uint32_t)n);
 	if (nlh == NULL)
 		return;
 	if (b->msgs[n].kind == MSG_TABLE) {
@@ -1918,14 +1934,21 @@ out:
 
 /* ---------------------------------------------------------------- send, acks */
 
-/* Starts a batch whose BATCH_BEGIN will have sequence number seq0. */
+/* Starts a batch whose BATCH_BEGIN will have sequence number seq0, in
+ * nl's buffer if there is one (nl may be NULL). */
 static void
-batch_init(struct batch *b, const char *table, uint32_t seq0, struct kn_err *err)
+batch_init(struct batch *b, struct kn_nl *nl, const char *table, uint32_t seq0, struct kn_err *err)
 {
 	memset(b, 0, sizeof(*b));
 	b->table = table;
 	b->err = err;
 	b->seq0 = seq0;
+	if (nl != NULL) {
+		b->buf = nl->buf;
+		b->cap = nl->buf_cap;
+		nl->buf = NULL;
+		nl->buf_cap = 0;
+	}
 }
 
 struct ack_state {
@@ -2128,7 +2151,7 @@ ack_extack(struct ack_state *st, const struct nlmsghdr *nlh, const struct nlmsge
 	    mnl_attr_validate(tb[NLMSGERR_ATTR_OFFS], MNL_TYPE_U32) < 0)
 		return;
 	/* The offset counts from the start of our message. */
-	orig = batch_find(st->b->nb, e->msg.nlmsg_seq);
+	orig = batch_find(st->b, e->msg.nlmsg_seq);
 	off = mnl_attr_get_u32(tb[NLMSGERR_ATTR_OFFS]);
 	if (orig == NULL || off + sizeof(struct nlattr) > orig->nlmsg_len)
 		return;
@@ -2214,21 +2237,18 @@ batch_send(struct kn_nl *nl, struct batch *b)
 {
 	struct sockaddr_nl snl = {.nl_family = AF_NETLINK};
 	struct ack_state st = {.b = b};
+	struct iovec iov = {.iov_base = b->buf, .iov_len = b->bytes};
 	struct msghdr msg = {0};
-	struct iovec *iov;
 	char what[KN_ERR_MAX / 2];
 	size_t need;
 	ssize_t sent;
 	bool ack_all;
-	int n, ret, sndbuf;
+	int ret, sndbuf;
 
-	n = nftnl_batch_iovec_len(b->nb);
-	iov = xcalloc((size_t)n, sizeof(*iov));
-	nftnl_batch_iovec(b->nb, iov, (uint32_t)n);
 	msg.msg_name = &snl;
 	msg.msg_namelen = sizeof(snl);
-	msg.msg_iov = iov;
-	msg.msg_iovlen = (size_t)n;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
 
 	/* The kernel refuses a datagram larger than the send buffer. */
 	sndbuf = sock_grow_buf(nl, true, b->bytes + 4096);
@@ -2293,7 +2313,6 @@ batch_send(struct kn_nl *nl, struct batch *b)
 	}
 	ret = 0;
 out:
-	free(iov);
 	return ret;
 }
 
@@ -2404,9 +2423,6 @@ batch_build_full(struct batch *b, const struct kn_program *p)
 	size_t i, j;
 	int ret;
 
-	b->nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
-	if (b->nb == NULL)
-		return kn_errf(b->err, -ENOMEM, "batch: out of memory");
 	batch_sets(b, p);
 	if ((ret = batch_begin_end(b, true)) < 0 ||
 	    (ret = put_table(b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0 ||
@@ -2440,7 +2456,7 @@ kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err)
 	int ret;
 
 	memset(&nl->stats, 0, sizeof(nl->stats));
-	batch_init(&b, p->table, nl->seq, err);
+	batch_init(&b, nl, p->table, nl->seq, err);
 	b.sets_by_id = nl->sets_by_id;
 	b.ack_end_only = nl->ack_end_only;
 	if ((ret = batch_build_full(&b, p)) < 0)
@@ -2451,7 +2467,7 @@ kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err)
 	if (ret == 0)
 		stale_clear(nl);
 out:
-	batch_free(&b);
+	batch_free(&b, nl);
 	return ret;
 }
 
@@ -2524,9 +2540,6 @@ batch_build_plan(struct batch *b, const struct kn_plan *plan)
 {
 	int ret;
 
-	b->nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
-	if (b->nb == NULL)
-		return kn_errf(b->err, -ENOMEM, "batch: out of memory");
 	batch_sets(b, plan->new);
 	if ((ret = batch_begin_end(b, true)) < 0 || (ret = plan_build(b, plan)) < 0)
 		return ret;
@@ -2554,7 +2567,7 @@ kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn_pro
 	if (ret < 0)
 		return ret;
 	memset(&nl->stats, 0, sizeof(nl->stats));
-	batch_init(&b, new->table, nl->seq, err);
+	batch_init(&b, nl, new->table, nl->seq, err);
 	b.sets_by_id = nl->sets_by_id;
 	b.ack_end_only = nl->ack_end_only;
 	/* Nothing changed: nothing to send. */
@@ -2576,7 +2589,7 @@ out:
 		nl->stats.incremental = true;
 		nl->stats.plan = plan->st;
 	}
-	batch_free(&b);
+	batch_free(&b, nl);
 	kn_plan_free(plan);
 	return ret;
 }
@@ -2586,13 +2599,10 @@ kn_nl_build(const struct kn_program *old, const struct kn_program *new, uint32_t
 	    bool sets_by_id, void **ret_buf, size_t *ret_len, struct kn_err *err)
 {
 	struct kn_plan *plan = NULL;
-	struct iovec *iov = NULL;
 	struct batch b;
-	size_t len = 0;
-	char *buf = NULL;
-	int i, n, ret = 0;
+	int ret = 0;
 
-	batch_init(&b, new->table, seq, err);
+	batch_init(&b, NULL, new->table, seq, err);
 	b.sets_by_id = sets_by_id;
 	if (old != NULL) {
 		ret = kn_plan_diff(old, new, NULL, &plan, err);
@@ -2602,26 +2612,14 @@ kn_nl_build(const struct kn_program *old, const struct kn_program *new, uint32_t
 			goto out;
 	}
 	ret = old == NULL ? batch_build_full(&b, new) : batch_build_plan(&b, plan);
-	if (ret < 0)
-		goto out;
-	n = nftnl_batch_iovec_len(b.nb);
-	iov = xcalloc((size_t)n, sizeof(*iov));
-	nftnl_batch_iovec(b.nb, iov, (uint32_t)n);
-	for (i = 0; i < n; i++)
-		len += iov[i].iov_len;
-	buf = xmalloc(len > 0 ? len : 1);
-	len = 0;
-	for (i = 0; i < n; i++) {
-		memcpy(buf + len, iov[i].iov_base, iov[i].iov_len);
-		len += iov[i].iov_len;
-	}
 out:
 	if (ret == 0) {
-		*ret_buf = buf;
-		*ret_len = len;
+		/* The caller takes the buffer. */
+		*ret_buf = b.buf;
+		*ret_len = b.bytes;
+		b.buf = NULL;
 	}
-	free(iov);
-	batch_free(&b);
+	batch_free(&b, NULL);
 	kn_plan_free(plan);
 	return ret;
 }
@@ -2633,13 +2631,8 @@ kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err)
 	int ret;
 
 	memset(&nl->stats, 0, sizeof(nl->stats));
-	batch_init(&b, table, nl->seq, err);
+	batch_init(&b, nl, table, nl->seq, err);
 	b.ack_end_only = nl->ack_end_only;
-	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
-	if (b.nb == NULL) {
-		ret = kn_errf(err, -ENOMEM, "batch: out of memory");
-		goto out;
-	}
 	if ((ret = batch_begin_end(&b, true)) < 0 ||
 	    (ret = put_table(&b, NFT_MSG_DELTABLE, MSG_DELTABLE)) < 0 ||
 	    (ret = batch_begin_end(&b, false)) < 0)
@@ -2648,6 +2641,6 @@ kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err)
 	if (ret == -ENOENT)
 		ret = 0;
 out:
-	batch_free(&b);
+	batch_free(&b, nl);
 	return ret;
 }
