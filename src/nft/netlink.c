@@ -246,21 +246,27 @@ sock_grow_buf(struct kn_nl *nl, bool snd, size_t want)
 	return *cur;
 }
 
-/* Kernels before 6.2 drop a map element's reference to its chain only
- * some time after the transaction that deleted the element (when the
- * element is freed), so deleting the chain in that transaction fails
- * with EBUSY.  A release we cannot read counts as old. */
+/* True when the running kernel's release is at least want_major.want_minor.
+ * A release we cannot read counts as old. */
 static bool
-kernel_defers_chain_release(void)
+kernel_at_least(int want_major, int want_minor)
 {
 	struct utsname u;
 	int major = 0, minor = 0;
 
-	if (getenv(KN_NL_TEST_DEFER_ENV) != NULL)
-		return true;
 	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return true;
-	return major < 6 || (major == 6 && minor < 2);
+		return false;
+	return major > want_major || (major == want_major && minor >= want_minor);
+}
+
+/* Kernels before 6.2 drop a map element's reference to its chain only
+ * some time after the transaction that deleted the element (when the
+ * element is freed), so deleting the chain in that transaction fails
+ * with EBUSY. */
+static bool
+kernel_defers_chain_release(void)
+{
+	return getenv(KN_NL_TEST_DEFER_ENV) != NULL || !kernel_at_least(6, 2);
 }
 
 /* The kernel finds the set of an element list by its name, walking the
@@ -271,36 +277,21 @@ kernel_defers_chain_release(void)
  * transaction, newest first: an element list that follows its NEWSET and
  * carries the id alone is found at once.  Before, the id lookup walked
  * the whole transaction (every element and rule of it): there the name
- * is faster.  A release we cannot read counts as old. */
+ * is faster. */
 static bool
 kernel_finds_new_sets_by_id(void)
 {
-	struct utsname u;
-	int major = 0, minor = 0;
-
-	if (getenv(KN_NL_TEST_BY_NAME_ENV) != NULL)
-		return false;
-	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return false;
-	return major > 6 || (major == 6 && minor >= 11);
+	return getenv(KN_NL_TEST_BY_NAME_ENV) == NULL && kernel_at_least(6, 11);
 }
 
 /* Kernels since 6.10 ("netfilter: nfnetlink: Handle ACK flags for batch
  * messages") acknowledge BATCH_BEGIN and BATCH_END when asked to.  An
  * ack is an skb the kernel builds and we read, one per message otherwise
- * (1300 at 10k pods, 5% of a full sync).  A release we cannot read
- * counts as old. */
+ * (1300 at 10k pods, 5% of a full sync). */
 static bool
 kernel_acks_batch_end(void)
 {
-	struct utsname u;
-	int major = 0, minor = 0;
-
-	if (getenv(KN_NL_TEST_ACK_ALL_ENV) != NULL)
-		return false;
-	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return false;
-	return major > 6 || (major == 6 && minor >= 10);
+	return getenv(KN_NL_TEST_ACK_ALL_ENV) == NULL && kernel_at_least(6, 10);
 }
 
 static void
