@@ -22,7 +22,8 @@ struct kn_nl_stats {
 };
 
 /* Opens a NETLINK_NETFILTER socket with extended acks and large buffers.
- * Returns NULL with err set (e.g. EPERM without CAP_NET_ADMIN). */
+ * Returns NULL with err set (e.g. EPERM without CAP_NET_ADMIN).  It keeps
+ * the memory of its last batch, up to 4 MiB, for the next one. */
 struct kn_nl *kn_nl_open(struct kn_err *err);
 void kn_nl_close(struct kn_nl *nl);
 
@@ -54,6 +55,17 @@ int kn_nl_commit(struct kn_nl *nl, const struct kn_program *old, const struct kn
  * are compared (kn_plan_delta).  Errors as kn_nl_commit. */
 int kn_nl_commit_delta(struct kn_nl *nl, const struct kn_program *p, const struct kn_delta *delta,
 		       struct kn_err *err);
+
+/* Builds the batch that kn_nl_commit would send to change the table from
+ * old to new (old NULL: kn_nl_apply's full replacement), without a
+ * socket, its first sequence number seq: for tests that check its bytes.
+ * sets_by_id: as for kernels since 6.11, the element lists of sets the
+ * batch creates name them by id only.  On success *ret_buf (free() it)
+ * holds the messages back to back, from BATCH_BEGIN to BATCH_END, and
+ * *ret_len their length; both are NULL and 0 when there is nothing to
+ * change. */
+int kn_nl_build(const struct kn_program *old, const struct kn_program *new, uint32_t seq,
+		bool sets_by_id, void **ret_buf, size_t *ret_len, struct kn_err *err);
 
 /* Deletes table inet NAME.  Returns 0 also when there was none. */
 int kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err);

@@ -330,8 +330,23 @@ port_range_cmp(const void *a, const void *b)
 	return (x->hi > y->hi) - (x->hi < y->hi);
 }
 
-/* Numeric ports and protocol-only entries, merged per protocol: the
- * kernel's concatenated interval sets refuse overlapping elements. */
+/* True when one of the rule's numeric ports is a range: an endPort, or
+ * a protocol without port (0-65535). */
+static bool
+rule_has_port_range(const struct kn_np_rule *rule)
+{
+	for (size_t i = 0; i < rule->nports; i++) {
+		const struct kn_np_port *pt = &rule->ports[i];
+
+		if (!pt->port_name && (!pt->has_port || pt->end_port != pt->port))
+			return true;
+	}
+	return false;
+}
+
+/* Numeric ports and protocol-only entries.  In an interval set they are
+ * merged per protocol: the kernel's concatenated interval sets refuse
+ * overlapping elements.  A plain set holds single ports as they are. */
 static void
 fill_port_set(const struct kn_np_rule *rule, struct kn_set *s)
 {
@@ -353,7 +368,7 @@ fill_port_set(const struct kn_np_rule *rule, struct kn_set *s)
 		struct port_range cur = v[i++];
 		struct kn_elem *e;
 
-		while (i < n && v[i].proto == cur.proto &&
+		while (s->interval && i < n && v[i].proto == cur.proto &&
 		       (uint32_t)v[i].lo <= (uint32_t)cur.hi + 1) {
 			if (v[i].hi > cur.hi)
 				cur.hi = v[i].hi;
@@ -367,12 +382,17 @@ fill_port_set(const struct kn_np_rule *rule, struct kn_set *s)
 	free(v);
 }
 
+/* True when the rule has an ipBlock of that address family (0: of
+ * either). */
 static bool
-rule_has_ip_block(const struct kn_np_rule *rule)
+rule_has_ip_block(const struct kn_np_rule *rule, int family)
 {
-	for (size_t k = 0; k < rule->npeers; k++)
-		if (rule->peers[k].has_ip_block)
+	for (size_t k = 0; k < rule->npeers; k++) {
+		const struct kn_np_peer *peer = &rule->peers[k];
+
+		if (peer->has_ip_block && (family == 0 || peer->cidr.addr.family == family))
 			return true;
+	}
 	return false;
 }
 
@@ -531,8 +551,13 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 
 			peers[f] =
 				xasprintf("%s/%s/%zu/peers-%s", base, dir_name[d], idx, fam_sfx[f]);
+			/* Pods are single addresses: only an ipBlock of the
+			 * family brings ranges.  A plain hash set costs the
+			 * kernel far less to fill than an interval set (an
+			 * rbtree holding a start and an end element per
+			 * address), and a full sync is mostly such elements. */
 			ps[f] = kn_program_add_set(c->p, peers[f], f ? KN_KEY_IPV6 : KN_KEY_IPV4,
-						   true, comment);
+						   rule_has_ip_block(rule, fam[f]), comment);
 			free(comment);
 			note_set(c, ps[f], NP_SET_PEERS, d, idx);
 		}
@@ -543,7 +568,10 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 		struct kn_set *s;
 
 		ports = xasprintf("%s/%s/%zu/ports", base, dir_name[d], idx);
-		s = kn_program_add_set(c->p, ports, KN_KEY_PROTO_PORT, true, comment);
+		/* As for peers: an interval set (pipapo, in the kernel) only
+		 * when a range needs one. */
+		s = kn_program_add_set(c->p, ports, KN_KEY_PROTO_PORT, rule_has_port_range(rule),
+				       comment);
 		note_set(c, s, NP_SET_PORTS, d, idx);
 		fill_port_set(rule, s);
 		kn_set_finalize(s);
@@ -581,7 +609,7 @@ compile_rule(struct ctx *c, const struct kn_netpol *np, enum dir d, size_t idx,
 
 			for_each_peer_pod(c, np, rule, named_fill_pod, &f);
 			/* Every pod is a candidate only when there are blocks. */
-			if (rule_has_ip_block(rule)) {
+			if (rule_has_ip_block(rule, 0)) {
 				for (size_t i = 0; i < c->npods; i++)
 					if (pod_is_peer(c->pods[i]))
 						add_named_for_pod(rule, c->pods[i], ns[0], ns[1],

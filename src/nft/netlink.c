@@ -1,5 +1,9 @@
-/* The netlink backend: renders a kn_program into one nfnetlink batch
- * with libnftnl and sends it over a NETLINK_NETFILTER socket (libmnl).
+/* The netlink backend: renders a kn_program into one nfnetlink batch and
+ * sends it over a NETLINK_NETFILTER socket.  Chains, sets, elements and
+ * rules, the bulk of a sync, are written straight into the batch buffer
+ * in the layout libnftnl gives them (see "attributes" below, and
+ * tests/unit/netlink_test.c, which holds the two equal); libnftnl writes
+ * the headers, tables and deletes.
  *
  * The batch replaces table inet NAME as a whole:
  *
@@ -8,8 +12,8 @@
  *	DELTABLE NAME		below never fails with ENOENT
  *	NEWTABLE NAME
  *	NEWCHAIN ...		every chain, base chains with their hooks
- *	NEWSET ...		every set and verdict map
- *	NEWSETELEM ...		elements (after the chains that maps jump to)
+ *	NEWSET			every set and verdict map, each followed by
+ *	NEWSETELEM ...		its elements (after the chains maps jump to)
  *	NEWRULE ...		every rule
  *	BATCH_END
  *
@@ -28,14 +32,18 @@
  * `nft list table inet NAME` reads the same whichever backend loaded it.
  * The netns tests (tests/netns/apply_test.sh) hold the two paths equal.
  *
- * Every message asks for an acknowledgement and is recorded (which set,
- * chain or rule it carries), so that a kernel error can be reported as a
- * sentence naming the object, with what the kernel's extended ack points
- * at ("rule 2 of chain pod-a (np/x): No such file or directory (at
- * expression immediate, "pod-b")").  All acks are queued before sendmsg()
- * returns; we read until END's ack or an empty socket.  ENOBUFS while
- * reading means lost acks: the outcome is unknown and the caller must
- * resync.
+ * Every message is recorded (which set, chain or rule it carries), so
+ * that a kernel error can be reported as a sentence naming the object,
+ * with what the kernel's extended ack points at ("rule 2 of chain pod-a
+ * (np/x): No such file or directory (at expression immediate,
+ * "pod-b")").  The kernel acknowledges every failing message; kernels
+ * since 6.10 acknowledge BATCH_END when asked to, which tells us that the
+ * whole batch went through, so there only END asks for an ack (as nft
+ * does).  Older kernels ignore the flag on END: there every message asks
+ * for an ack and all must come back.  All acks are queued before
+ * sendmsg() returns; we read until END's ack or an empty socket.
+ * ENOBUFS while reading means lost acks: the outcome is unknown and the
+ * caller must resync.
  */
 #include "config.h"
 
@@ -58,7 +66,6 @@
 #include <libnftnl/batch.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
-#include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -95,13 +102,19 @@
 #define NFT_BYTEORDER_BIG_ENDIAN 2
 #define NFT_EXPR_CONCAT		 13
 
-/* Batch pages: messages are written into pages of KN_NL_PAGE bytes; a
- * message may run KN_NL_PAGE_OVERRUN past the end of a page before it is
- * moved to the next one, so that must exceed the largest message: element
- * lists are split when their attribute reaches 64 KiB (the nlattr length
- * is 16 bits), and a rule has at most a few hundred bytes. */
-#define KN_NL_PAGE	   (128 * 1024)
-#define KN_NL_PAGE_OVERRUN (128 * 1024)
+/* The batch is written into one buffer, grown (doubled) before a message
+ * starts whenever less than KN_NL_MSG_MAX is left, so that a message never
+ * moves while it is written.  That must exceed the largest message:
+ * element lists stop short of 64 KiB (the nlattr length is 16 bits), and
+ * a rule has at most a few hundred bytes. */
+#define KN_NL_MSG_MAX (128 * 1024)
+
+/* The socket keeps its batch buffer from one batch to the next: a fresh
+ * buffer for the 820 KiB of a 10k-pod sync meant some 200 page faults
+ * each time (glibc maps an allocation that large anew and unmaps it when
+ * it is freed), half a millisecond.  A buffer that grew past
+ * KN_NL_BUF_KEEP for a larger batch is let go after it. */
+#define KN_NL_BUF_KEEP (4u * 1024 * 1024)
 
 /* The kernel takes a batch as one datagram, so the whole batch must fit
  * in the socket's send buffer, and a large cluster makes tens of MiB.
@@ -109,7 +122,7 @@
  * SO_SNDBUFFORCE accepts (INT_MAX / 2). */
 #define KN_NL_BATCH_MAX (256u * 1024 * 1024)
 
-/* Buffers set at open time; grown per batch when needed. */
+/* Socket buffers set at open time; grown per batch when needed. */
 #define KN_NL_BUF_DEFAULT (4 * 1024 * 1024)
 
 /* Every message asks for an ack, and each ack is an skb of its own,
@@ -128,6 +141,12 @@
 #define KN_NL_TEST_TABLE_MARK '~'
 /* Test hook: set (to anything) to plan as for kernels before 6.2. */
 #define KN_NL_TEST_DEFER_ENV "KN_TEST_DEFER_CHAIN_DELETE"
+/* Test hook: set (to anything) to name the sets of element lists, as for
+ * kernels before 6.11. */
+#define KN_NL_TEST_BY_NAME_ENV "KN_TEST_SETS_BY_NAME"
+/* Test hook: set (to anything) to ask for an ack per message, as for
+ * kernels before 6.10. */
+#define KN_NL_TEST_ACK_ALL_ENV "KN_TEST_ACK_EVERY_MESSAGE"
 
 struct kn_nl {
 	struct mnl_socket *sock;
@@ -141,6 +160,14 @@ struct kn_nl {
 	bool defer_chain_delete;
 	char **stale;
 	size_t nstale;
+	/* Kernels since 6.11: a full sync's element lists name their set by
+	 * id only (batch.sets_by_id). */
+	bool sets_by_id;
+	/* Kernels since 6.10: only BATCH_END asks for an ack. */
+	bool ack_end_only;
+	/* The batch buffer, kept between batches (KN_NL_BUF_KEEP). */
+	char *buf;
+	size_t buf_cap;
 };
 
 /* What a message of the batch carries, to name it in errors. */
@@ -176,13 +203,18 @@ struct set_ref {
 
 struct batch {
 	const char *table;
-	struct nftnl_batch *nb;
-	uint32_t seq0; /* sequence number of BATCH_BEGIN */
+	char *buf;	   /* the messages, back to back */
+	size_t bytes, cap; /* written, allocated */
+	uint32_t seq0;	   /* sequence number of BATCH_BEGIN */
 	struct msg_rec *msgs;
 	size_t nmsgs, msgs_cap;
-	size_t bytes;
 	struct set_ref *sets; /* sorted by name */
 	size_t nsets;
+	/* The element lists of sets created in this batch name their set
+	 * by id only (kernel_finds_new_sets_by_id()). */
+	bool sets_by_id;
+	/* Only BATCH_END asks for an ack (kernel_acks_batch_end()). */
+	bool ack_end_only;
 	struct kn_err *err;
 };
 
@@ -214,21 +246,52 @@ sock_grow_buf(struct kn_nl *nl, bool snd, size_t want)
 	return *cur;
 }
 
-/* Kernels before 6.2 drop a map element's reference to its chain only
- * some time after the transaction that deleted the element (when the
- * element is freed), so deleting the chain in that transaction fails
- * with EBUSY.  A release we cannot read counts as old. */
+/* True when the running kernel's release is at least want_major.want_minor.
+ * A release we cannot read counts as old. */
 static bool
-kernel_defers_chain_release(void)
+kernel_at_least(int want_major, int want_minor)
 {
 	struct utsname u;
 	int major = 0, minor = 0;
 
-	if (getenv(KN_NL_TEST_DEFER_ENV) != NULL)
-		return true;
 	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
-		return true;
-	return major < 6 || (major == 6 && minor < 2);
+		return false;
+	return major > want_major || (major == want_major && minor >= want_minor);
+}
+
+/* Kernels before 6.2 drop a map element's reference to its chain only
+ * some time after the transaction that deleted the element (when the
+ * element is freed), so deleting the chain in that transaction fails
+ * with EBUSY. */
+static bool
+kernel_defers_chain_release(void)
+{
+	return getenv(KN_NL_TEST_DEFER_ENV) != NULL || !kernel_at_least(6, 2);
+}
+
+/* The kernel finds the set of an element list by its name, walking the
+ * table's list of sets and comparing every name (strlen and memcmp of
+ * names of 60 bytes on average at 10k pods), and only when that fails by
+ * the batch-local id.  Since 6.11 ("netfilter: nf_tables: store new sets
+ * in dedicated list") it looks an id up among the sets of the
+ * transaction, newest first: an element list that follows its NEWSET and
+ * carries the id alone is found at once.  Before, the id lookup walked
+ * the whole transaction (every element and rule of it): there the name
+ * is faster. */
+static bool
+kernel_finds_new_sets_by_id(void)
+{
+	return getenv(KN_NL_TEST_BY_NAME_ENV) == NULL && kernel_at_least(6, 11);
+}
+
+/* Kernels since 6.10 ("netfilter: nfnetlink: Handle ACK flags for batch
+ * messages") acknowledge BATCH_BEGIN and BATCH_END when asked to.  An
+ * ack is an skb the kernel builds and we read, one per message otherwise
+ * (1300 at 10k pods, 5% of a full sync). */
+static bool
+kernel_acks_batch_end(void)
+{
+	return getenv(KN_NL_TEST_ACK_ALL_ENV) == NULL && kernel_at_least(6, 10);
 }
 
 static void
@@ -272,6 +335,8 @@ kn_nl_open(struct kn_err *err)
 	 * nft does; replies are matched by sequence number. */
 	nl->seq = (uint32_t)time(NULL);
 	nl->defer_chain_delete = kernel_defers_chain_release();
+	nl->sets_by_id = kernel_finds_new_sets_by_id();
+	nl->ack_end_only = kernel_acks_batch_end();
 	sock_grow_buf(nl, true, KN_NL_BUF_DEFAULT);
 	sock_grow_buf(nl, false, KN_NL_BUF_DEFAULT);
 	return nl;
@@ -288,6 +353,7 @@ kn_nl_close(struct kn_nl *nl)
 	if (nl->sock != NULL)
 		mnl_socket_close(nl->sock);
 	stale_clear(nl);
+	free(nl->buf);
 	free(nl);
 }
 
@@ -305,13 +371,34 @@ kn_nl_portid(const struct kn_nl *nl)
 
 /* ---------------------------------------------------------------- batch */
 
+/* Frees the batch; its buffer goes back to nl for the next batch unless
+ * nl is NULL or the buffer grew too large to keep. */
 static void
-batch_free(struct batch *b)
+batch_free(struct batch *b, struct kn_nl *nl)
 {
-	if (b->nb != NULL)
-		nftnl_batch_free(b->nb);
+	if (nl != NULL && b->buf != NULL && b->cap <= KN_NL_BUF_KEEP) {
+		nl->buf = b->buf;
+		nl->buf_cap = b->cap;
+	} else {
+		free(b->buf);
+	}
 	free(b->msgs);
 	free(b->sets);
+}
+
+/* The next message's place, with room for the largest message. */
+static char *
+batch_tail(struct batch *b)
+{
+	if (b->cap - b->bytes < KN_NL_MSG_MAX) {
+		size_t cap = b->cap > 0 ? b->cap : KN_NL_MSG_MAX;
+
+		while (cap - b->bytes < KN_NL_MSG_MAX)
+			cap *= 2;
+		b->buf = xrealloc(b->buf, cap);
+		b->cap = cap;
+	}
+	return b->buf + b->bytes;
 }
 
 static uint32_t
@@ -328,8 +415,9 @@ msg_start(struct batch *b, uint16_t type, uint16_t flags, enum msg_kind kind, co
 	struct msg_rec *m;
 	struct nlmsghdr *nlh;
 
-	nlh = nftnl_nlmsg_build_hdr(nftnl_batch_buffer(b->nb), type, NFPROTO_INET,
-				    flags | NLM_F_ACK, batch_seq(b));
+	if (!b->ack_end_only)
+		flags |= NLM_F_ACK;
+	nlh = nftnl_nlmsg_build_hdr(batch_tail(b), type, NFPROTO_INET, flags, batch_seq(b));
 	m = VEC_PUSH(b->msgs, b->nmsgs, b->msgs_cap);
 	m->kind = kind;
 	m->obj = obj;
@@ -341,11 +429,9 @@ msg_start(struct batch *b, uint16_t type, uint16_t flags, enum msg_kind kind, co
 static int
 msg_end(struct batch *b, const struct nlmsghdr *nlh)
 {
-	b->bytes += nlh->nlmsg_len;
+	b->bytes += NLMSG_ALIGN(nlh->nlmsg_len);
 	if (b->bytes > KN_NL_BATCH_MAX)
 		return kn_errf(b->err, -E2BIG, "batch larger than %u bytes", KN_NL_BATCH_MAX);
-	if (nftnl_batch_update(b->nb) < 0)
-		return kn_errf(b->err, -ENOMEM, "batch: out of memory");
 	return 0;
 }
 
@@ -356,12 +442,13 @@ batch_begin_end(struct batch *b, bool begin)
 	struct msg_rec *m;
 
 	if (begin)
-		nlh = nftnl_batch_begin(nftnl_batch_buffer(b->nb), batch_seq(b));
+		nlh = nftnl_batch_begin(batch_tail(b), batch_seq(b));
 	else
-		nlh = nftnl_batch_end(nftnl_batch_buffer(b->nb), batch_seq(b));
+		nlh = nftnl_batch_end(batch_tail(b), batch_seq(b));
 	/* Kernels since 6.10 acknowledge BEGIN and END when asked to; older
 	 * ones ignore the flag.  END's ack tells us the batch is done. */
-	nlh->nlmsg_flags |= NLM_F_ACK;
+	if (!begin || !b->ack_end_only)
+		nlh->nlmsg_flags |= NLM_F_ACK;
 	m = VEC_PUSH(b->msgs, b->nmsgs, b->msgs_cap);
 	m->kind = begin ? MSG_BEGIN : MSG_END;
 	m->obj = NULL;
@@ -437,28 +524,16 @@ msg_describe(const struct batch *b, uint32_t seq, char *buf, size_t len)
 /* Calls fn on every message of the built batch, in order, until it
  * returns true; returns that message or NULL. */
 static struct nlmsghdr *
-batch_walk(struct nftnl_batch *nb, bool (*fn)(struct nlmsghdr *, const void *), const void *arg)
+batch_walk(const struct batch *b, bool (*fn)(struct nlmsghdr *, const void *), const void *arg)
 {
-	struct nlmsghdr *found = NULL;
-	struct iovec *iov;
-	int i, n;
+	struct nlmsghdr *nlh = (struct nlmsghdr *)b->buf;
+	int rem = (int)b->bytes;
 
-	n = nftnl_batch_iovec_len(nb);
-	iov = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*iov));
-	nftnl_batch_iovec(nb, iov, (uint32_t)n);
-	for (i = 0; i < n && found == NULL; i++) {
-		struct nlmsghdr *nlh = iov[i].iov_base;
-		int rem = (int)iov[i].iov_len;
-
-		for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
-			if (fn(nlh, arg)) {
-				found = nlh;
-				break;
-			}
-		}
+	for (; b->buf != NULL && mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+		if (fn(nlh, arg))
+			return nlh;
 	}
-	free(iov);
-	return found;
+	return NULL;
 }
 
 static bool
@@ -469,9 +544,9 @@ is_seq(struct nlmsghdr *nlh, const void *seq)
 
 /* Finds the message with sequence number seq in the built batch. */
 static struct nlmsghdr *
-batch_find(struct nftnl_batch *nb, uint32_t seq)
+batch_find(const struct batch *b, uint32_t seq)
 {
-	return batch_walk(nb, is_seq, &seq);
+	return batch_walk(b, is_seq, &seq);
 }
 
 static bool
@@ -491,7 +566,7 @@ batch_ack_errors_only(struct batch *b)
 {
 	uint32_t end_seq = b->seq0 + (uint32_t)b->nmsgs - 1;
 
-	batch_walk(b->nb, clear_ack, &end_seq);
+	batch_walk(b, clear_ack, &end_seq);
 }
 
 /* Test hook: KN_TEST_FAIL_AT=N makes the kernel reject message N of the
@@ -521,7 +596,7 @@ batch_test_corrupt(struct batch *b)
 		n += (long)b->nmsgs - 1;
 	if (n <= 0 || n >= (long)b->nmsgs - 1)
 		return;
-	nlh = batch_find(b->nb, b->seq0 + (uint32_t)n);
+	nlh = batch_find(b, b->seq0 + (uint32_t)n);
 	if (nlh == NULL)
 		return;
 	if (b->msgs[n].kind == MSG_TABLE) {
@@ -682,6 +757,75 @@ comment_check(const char *comment)
 	return comment != NULL && strlen(comment) >= NFTNL_UDATA_COMMENT_MAXLEN ? -EINVAL : 0;
 }
 
+/* Appends a user data record {type, length, value} to ud (nftnl_udata's
+ * layout); ud has room for a comment and a flag (comment_check). */
+static void
+udata_put(uint8_t *ud, size_t *len, uint8_t type, const void *value, uint8_t n)
+{
+	ud[(*len)++] = type;
+	ud[(*len)++] = n;
+	memcpy(ud + *len, value, n);
+	*len += n;
+}
+
+/* ---------------------------------------------------------------- attributes */
+
+/* The attribute writers of libmnl, inline: a 10k-pod sync writes some
+ * 45,000 attributes, and libmnl's are calls through the PLT, each calling
+ * more of them. */
+static inline struct nlattr *
+attr_tail(const struct nlmsghdr *nlh)
+{
+	return (struct nlattr *)((char *)nlh + MNL_ALIGN(nlh->nlmsg_len));
+}
+
+/* mnl_attr_put(), padding included: libmnl 1.0.4 leaves the padding
+ * bytes as the buffer had them, and the batch's pages are reused heap
+ * memory.  The kernel ignores them; we send zeros all the same. */
+static inline void
+attr_put(struct nlmsghdr *nlh, uint16_t type, size_t len, const void *data)
+{
+	struct nlattr *attr = attr_tail(nlh);
+	char *v = (char *)attr + MNL_ATTR_HDRLEN;
+
+	attr->nla_type = type;
+	attr->nla_len = (uint16_t)(MNL_ATTR_HDRLEN + len);
+	/* The last word first, so that its padding ends up zero. */
+	if (len % 4 != 0)
+		memset(v + (len & ~(size_t)3), 0, 4);
+	memcpy(v, data, len);
+	nlh->nlmsg_len += MNL_ALIGN(attr->nla_len);
+}
+
+/* mnl_attr_nest_start() and mnl_attr_nest_end(). */
+static inline struct nlattr *
+nest_start(struct nlmsghdr *nlh, uint16_t type)
+{
+	struct nlattr *attr = attr_tail(nlh);
+
+	attr->nla_type = NLA_F_NESTED | type;
+	nlh->nlmsg_len += MNL_ALIGN(sizeof(struct nlattr));
+	return attr;
+}
+
+static inline void
+nest_end(struct nlmsghdr *nlh, struct nlattr *start)
+{
+	start->nla_len = (uint16_t)((char *)attr_tail(nlh) - (char *)start);
+}
+
+static inline void
+attr_put_u32(struct nlmsghdr *nlh, uint16_t type, uint32_t v)
+{
+	attr_put(nlh, type, sizeof(v), &v);
+}
+
+static inline void
+attr_put_strz(struct nlmsghdr *nlh, uint16_t type, const char *s)
+{
+	attr_put(nlh, type, strlen(s) + 1, s);
+}
+
 /* ---------------------------------------------------------------- table, chains */
 
 static int
@@ -714,87 +858,96 @@ out:
  *		comment "..."
  *		type filter hook forward priority P; policy accept;
  *	}
+ * written as nftnl_chain_nlmsg_build_payload() writes it: TABLE, NAME,
+ * HOOK { HOOKNUM, PRIORITY }, POLICY, TYPE, USERDATA.
  */
 static int
 put_chain(struct batch *b, const struct kn_chain *c)
 {
-	struct nftnl_udata_buf *ud = NULL;
-	struct nftnl_chain *nc;
+	uint8_t ud[KN_UDATA_MAX];
+	size_t udlen = 0;
 	struct nlmsghdr *nlh;
-	int ret = -ENOMEM;
+	struct nlattr *hook;
 
 	if (comment_check(c->comment) < 0)
 		return kn_errf(b->err, -EINVAL, "chain %s: comment too long", c->name);
-	nc = nftnl_chain_alloc();
-	ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
-	if (nc == NULL || ud == NULL)
-		goto out;
-	if (nftnl_chain_set_str(nc, NFTNL_CHAIN_TABLE, b->table) < 0 ||
-	    nftnl_chain_set_str(nc, NFTNL_CHAIN_NAME, c->name) < 0)
-		goto out;
-	if (c->hook != KN_HOOK_NONE) {
-		if (nftnl_chain_set_str(nc, NFTNL_CHAIN_TYPE, "filter") < 0)
-			goto out;
-		nftnl_chain_set_u32(nc, NFTNL_CHAIN_HOOKNUM,
-				    c->hook == KN_HOOK_FORWARD ? NF_INET_FORWARD
-							       : NF_INET_LOCAL_IN);
-		nftnl_chain_set_s32(nc, NFTNL_CHAIN_PRIO, c->prio);
-		nftnl_chain_set_u32(nc, NFTNL_CHAIN_POLICY, NF_ACCEPT);
-	}
-	if (c->comment != NULL && !nftnl_udata_put_strz(ud, NFTNL_UDATA_CHAIN_COMMENT, c->comment))
-		goto out;
-	if (nftnl_udata_buf_len(ud) > 0 &&
-	    nftnl_chain_set_data(nc, NFTNL_CHAIN_USERDATA, nftnl_udata_buf_data(ud),
-				 nftnl_udata_buf_len(ud)) < 0)
-		goto out;
 	/* EXCL: two chains of one name in a program are a compiler bug. */
 	nlh = msg_start(b, NFT_MSG_NEWCHAIN, NLM_F_CREATE | NLM_F_EXCL, MSG_CHAIN, c, 0);
-	nftnl_chain_nlmsg_build_payload(nlh, nc);
-	ret = msg_end(b, nlh);
-out:
-	if (ret == -ENOMEM)
-		kn_errf(b->err, ret, "chain %s: out of memory", c->name);
-	nftnl_udata_buf_free(ud);
-	if (nc != NULL)
-		nftnl_chain_free(nc);
-	return ret;
+	attr_put_strz(nlh, NFTA_CHAIN_TABLE, b->table);
+	attr_put_strz(nlh, NFTA_CHAIN_NAME, c->name);
+	if (c->hook != KN_HOOK_NONE) {
+		hook = nest_start(nlh, NFTA_CHAIN_HOOK);
+		attr_put_u32(
+			nlh, NFTA_HOOK_HOOKNUM,
+			htonl(c->hook == KN_HOOK_FORWARD ? NF_INET_FORWARD : NF_INET_LOCAL_IN));
+		attr_put_u32(nlh, NFTA_HOOK_PRIORITY, htonl((uint32_t)c->prio));
+		nest_end(nlh, hook);
+		attr_put_u32(nlh, NFTA_CHAIN_POLICY, htonl(NF_ACCEPT));
+		attr_put_strz(nlh, NFTA_CHAIN_TYPE, "filter");
+	}
+	if (c->comment != NULL) {
+		udata_put(ud, &udlen, NFTNL_UDATA_CHAIN_COMMENT, c->comment,
+			  (uint8_t)(strlen(c->comment) + 1));
+		attr_put(nlh, NFTA_CHAIN_USERDATA, udlen, ud);
+	}
+	return msg_end(b, nlh);
 }
 
 /* ---------------------------------------------------------------- sets */
+
+/* A user data record that holds records (nftnl_udata_nest_start()): its
+ * length is set by udata_nest_end(). */
+static size_t
+udata_nest_start(uint8_t *ud, size_t *len, uint8_t type)
+{
+	size_t start = *len;
+
+	ud[(*len)++] = type;
+	ud[(*len)++] = 0;
+	return start;
+}
+
+static void
+udata_nest_end(uint8_t *ud, size_t len, size_t start)
+{
+	ud[start + 1] = (uint8_t)(len - start - 2);
+}
+
+static void
+udata_put_u32(uint8_t *ud, size_t *len, uint8_t type, uint32_t v)
+{
+	udata_put(ud, len, type, &v, sizeof(v));
+}
 
 /* The set's user data as nft 1.0.6 writes it (mnl_nft_set_add): key byte
  * order, for maps the data byte order, for concatenations a "typeof"
  * record holding an empty concatenation, for maps whether the data is an
  * interval, and the comment.  nft reads these back to print the key and
- * ranges ("10.0.0.0/8" rather than "10.0.0.0-10.255.255.255"). */
-static bool
-set_udata(const struct kn_set *s, struct nftnl_udata_buf *ud)
+ * ranges ("10.0.0.0/8" rather than "10.0.0.0-10.255.255.255").  Returns
+ * its length. */
+static size_t
+set_udata(const struct kn_set *s, uint8_t *ud)
 {
-	struct nftnl_udata *n1, *n2;
 	bool concat = key_is_concat(s->key);
+	size_t len = 0, n1, n2;
 
-	if (!nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER,
-				 concat ? NFT_BYTEORDER_INVALID : NFT_BYTEORDER_BIG_ENDIAN))
-		return false;
-	if (s->vmap &&
-	    !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATABYTEORDER, NFT_BYTEORDER_INVALID))
-		return false;
+	udata_put_u32(ud, &len, NFTNL_UDATA_SET_KEYBYTEORDER,
+		      concat ? NFT_BYTEORDER_INVALID : NFT_BYTEORDER_BIG_ENDIAN);
+	if (s->vmap)
+		udata_put_u32(ud, &len, NFTNL_UDATA_SET_DATABYTEORDER, NFT_BYTEORDER_INVALID);
 	if (concat) {
-		n1 = nftnl_udata_nest_start(ud, NFTNL_UDATA_SET_KEY_TYPEOF);
-		if (n1 == NULL ||
-		    !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_EXPR_CONCAT))
-			return false;
-		n2 = nftnl_udata_nest_start(ud, NFTNL_UDATA_SET_TYPEOF_DATA);
-		if (n2 == NULL)
-			return false;
-		nftnl_udata_nest_end(ud, n2);
-		nftnl_udata_nest_end(ud, n1);
+		n1 = udata_nest_start(ud, &len, NFTNL_UDATA_SET_KEY_TYPEOF);
+		udata_put_u32(ud, &len, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_EXPR_CONCAT);
+		n2 = udata_nest_start(ud, &len, NFTNL_UDATA_SET_TYPEOF_DATA);
+		udata_nest_end(ud, len, n2);
+		udata_nest_end(ud, len, n1);
 	}
-	if (s->vmap && !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_DATA_INTERVAL, 0))
-		return false;
-	if (s->comment != NULL && !nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_COMMENT, s->comment))
-		return false;
-	return true;
+	if (s->vmap)
+		udata_put_u32(ud, &len, NFTNL_UDATA_SET_DATA_INTERVAL, 0);
+	if (s->comment != NULL)
+		udata_put(ud, &len, NFTNL_UDATA_SET_COMMENT, s->comment,
+			  (uint8_t)(strlen(s->comment) + 1));
+	return len;
 }
 
 /*	set NAME {
@@ -807,16 +960,19 @@ set_udata(const struct kn_set *s, struct nftnl_udata_buf *ud)
  *		type ipv4_addr : verdict
  *		comment "..."
  *	}
+ * written as nftnl_set_nlmsg_build_payload() writes it: TABLE, NAME,
+ * FLAGS, KEY_TYPE, KEY_LEN, DATA_TYPE, DATA_LEN, ID, DESC { CONCAT {
+ * field lengths } }, USERDATA.
  */
 static int
 put_set(struct batch *b, const struct kn_set *s, uint32_t id)
 {
-	struct nftnl_udata_buf *ud = NULL;
 	uint8_t fields[NFT_REG32_COUNT];
-	struct nftnl_set *ns;
+	uint8_t ud[KN_UDATA_MAX];
+	struct nlattr *desc, *concat, *field;
 	struct nlmsghdr *nlh;
 	uint32_t flags = 0;
-	int ret = -ENOMEM;
+	size_t udlen;
 
 	if (key_len(s->key) == 0)
 		return kn_errf(b->err, -EINVAL, "set %s: unknown key type %d", s->name,
@@ -826,96 +982,182 @@ put_set(struct batch *b, const struct kn_set *s, uint32_t id)
 			       s->name);
 	if (comment_check(s->comment) < 0)
 		return kn_errf(b->err, -EINVAL, "set %s: comment too long", s->name);
-	ns = nftnl_set_alloc();
-	ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
-	if (ns == NULL || ud == NULL)
-		goto out;
-	if (nftnl_set_set_str(ns, NFTNL_SET_TABLE, b->table) < 0 ||
-	    nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name) < 0)
-		goto out;
 	if (s->interval)
 		flags |= NFT_SET_INTERVAL;
 	/* Concatenated ranges (the pipapo backend) need the field layout. */
-	if (s->interval && key_is_concat(s->key)) {
+	if (s->interval && key_is_concat(s->key))
 		flags |= NFT_SET_CONCAT;
-		key_fields(s->key, fields);
-		if (nftnl_set_set_data(ns, NFTNL_SET_DESC_CONCAT, fields, sizeof(fields)) < 0)
-			goto out;
-	}
-	if (s->vmap) {
+	if (s->vmap)
 		flags |= NFT_SET_MAP;
-		nftnl_set_set_u32(ns, NFTNL_SET_DATA_TYPE, NFT_DATA_VERDICT);
-		nftnl_set_set_u32(ns, NFTNL_SET_DATA_LEN, 0);
-	}
-	nftnl_set_set_u32(ns, NFTNL_SET_FLAGS, flags);
-	nftnl_set_set_u32(ns, NFTNL_SET_KEY_TYPE, key_type(s->key));
-	nftnl_set_set_u32(ns, NFTNL_SET_KEY_LEN, key_len(s->key));
-	nftnl_set_set_u32(ns, NFTNL_SET_ID, id);
-	if (!set_udata(s, ud))
-		goto out;
-	if (nftnl_set_set_data(ns, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
-			       nftnl_udata_buf_len(ud)) < 0)
-		goto out;
 	nlh = msg_start(b, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_EXCL, MSG_SET, s, 0);
-	nftnl_set_nlmsg_build_payload(nlh, ns);
-	ret = msg_end(b, nlh);
-out:
-	if (ret == -ENOMEM)
-		kn_errf(b->err, ret, "set %s: out of memory", s->name);
-	nftnl_udata_buf_free(ud);
-	if (ns != NULL)
-		nftnl_set_free(ns);
-	return ret;
+	attr_put_strz(nlh, NFTA_SET_TABLE, b->table);
+	attr_put_strz(nlh, NFTA_SET_NAME, s->name);
+	attr_put_u32(nlh, NFTA_SET_FLAGS, htonl(flags));
+	attr_put_u32(nlh, NFTA_SET_KEY_TYPE, htonl(key_type(s->key)));
+	attr_put_u32(nlh, NFTA_SET_KEY_LEN, htonl(key_len(s->key)));
+	if (s->vmap) {
+		attr_put_u32(nlh, NFTA_SET_DATA_TYPE, htonl(NFT_DATA_VERDICT));
+		attr_put_u32(nlh, NFTA_SET_DATA_LEN, htonl(0));
+	}
+	attr_put_u32(nlh, NFTA_SET_ID, htonl(id));
+	if (flags & NFT_SET_CONCAT) {
+		key_fields(s->key, fields);
+		desc = nest_start(nlh, NFTA_SET_DESC);
+		concat = nest_start(nlh, NFTA_SET_DESC_CONCAT);
+		for (size_t i = 0; i < NFT_REG32_COUNT && fields[i] != 0; i++) {
+			field = nest_start(nlh, NFTA_LIST_ELEM);
+			attr_put_u32(nlh, NFTA_SET_FIELD_LEN, htonl(fields[i]));
+			nest_end(nlh, field);
+		}
+		nest_end(nlh, concat);
+		nest_end(nlh, desc);
+	}
+	udlen = set_udata(s, ud);
+	attr_put(nlh, NFTA_SET_USERDATA, udlen, ud);
+	return msg_end(b, nlh);
 }
 
-/* Adds one element to ns.  key_end: the KEY_END of a concatenated range,
- * or NULL.  flags: NFT_SET_ELEM_INTERVAL_END or 0.  open: the element
- * starts a range that runs to the top address (nft's half-open flag).
- * target: for maps, the chain to goto. */
+/* ---------------------------------------------------------------- elements */
+
+/* Element lists are written straight into the batch: a full sync
+ * carries thousands of elements, and a libnftnl object for each
+ * (allocated, filled, copied into the message and freed) was most of
+ * the time spent building the batch.  The bytes are the ones
+ * nftnl_set_elems_nlmsg_build_payload_iter() of libnftnl 1.2.4 writes
+ * (tests/unit/netlink_test.c rebuilds every element list with it and
+ * compares), but for zeros in the padding (attr_put):
+ *
+ *	NFTA_SET_ELEM_LIST_SET		the set's name (not for sets new
+ *					in this batch, kernels since 6.11)
+ *	NFTA_SET_ELEM_LIST_SET_ID	its batch-local id
+ *	NFTA_SET_ELEM_LIST_TABLE
+ *	NFTA_SET_ELEM_LIST_ELEMENTS	nest of elements, numbered from 1:
+ *		NFTA_SET_ELEM_FLAGS	NFT_SET_ELEM_INTERVAL_END
+ *		NFTA_SET_ELEM_KEY	{ NFTA_DATA_VALUE }
+ *		NFTA_SET_ELEM_KEY_END	{ NFTA_DATA_VALUE }
+ *		NFTA_SET_ELEM_DATA	{ NFTA_DATA_VERDICT { CODE, CHAIN } }
+ *		NFTA_SET_ELEM_USERDATA	comment, nft's open-interval flag
+ *
+ * An attribute's length is 16 bits, so a list stops short of 64 KiB: the
+ * element that does not fit any more is taken back and opens the next
+ * message, as libnftnl does. */
+struct elem_list {
+	struct batch *b;
+	const struct kn_set *s;
+	uint32_t id;
+	uint16_t type, flags; /* message type and flags */
+	enum msg_kind kind;
+	bool by_id;	      /* the set is new in this batch: its id alone */
+	struct nlmsghdr *nlh; /* the message being written, or NULL */
+	struct nlattr *list;  /* its NFTA_SET_ELEM_LIST_ELEMENTS */
+	uint16_t n;	      /* elements in it */
+};
+
+static void
+elem_list_init(struct elem_list *el, struct batch *b, const struct kn_set *s, uint32_t id,
+	       uint16_t type, uint16_t flags, enum msg_kind kind)
+{
+	memset(el, 0, sizeof(*el));
+	el->b = b;
+	el->s = s;
+	el->id = id;
+	el->type = type;
+	el->flags = flags;
+	el->kind = kind;
+}
+
+static void
+elem_list_open(struct elem_list *el)
+{
+	el->nlh = msg_start(el->b, el->type, el->flags, el->kind, el->s, 0);
+	if (!el->by_id)
+		attr_put_strz(el->nlh, NFTA_SET_ELEM_LIST_SET, el->s->name);
+	attr_put_u32(el->nlh, NFTA_SET_ELEM_LIST_SET_ID, htonl(el->id));
+	attr_put_strz(el->nlh, NFTA_SET_ELEM_LIST_TABLE, el->b->table);
+	el->list = nest_start(el->nlh, NFTA_SET_ELEM_LIST_ELEMENTS);
+	el->n = 0;
+}
+
+/* Ends the message being written, if any. */
 static int
-elem_add(struct nftnl_set *ns, const uint8_t *key, const uint8_t *key_end, uint32_t len,
+elem_list_close(struct elem_list *el)
+{
+	struct nlmsghdr *nlh = el->nlh;
+
+	if (nlh == NULL)
+		return 0;
+	el->nlh = NULL;
+	nest_end(nlh, el->list);
+	return msg_end(el->b, nlh);
+}
+
+/* Writes the attributes of one element (see above). */
+static void
+elem_payload(struct nlmsghdr *nlh, const uint8_t *key, const uint8_t *key_end, uint32_t len,
+	     uint32_t flags, bool open, const char *comment, const char *target)
+{
+	struct nlattr *n1, *n2;
+	uint8_t ud[KN_UDATA_MAX];
+	size_t udlen = 0;
+
+	if (flags != 0)
+		attr_put_u32(nlh, NFTA_SET_ELEM_FLAGS, htonl(flags));
+	n1 = nest_start(nlh, NFTA_SET_ELEM_KEY);
+	attr_put(nlh, NFTA_DATA_VALUE, len, key);
+	nest_end(nlh, n1);
+	if (key_end != NULL) {
+		n1 = nest_start(nlh, NFTA_SET_ELEM_KEY_END);
+		attr_put(nlh, NFTA_DATA_VALUE, len, key_end);
+		nest_end(nlh, n1);
+	}
+	if (target != NULL) {
+		n1 = nest_start(nlh, NFTA_SET_ELEM_DATA);
+		n2 = nest_start(nlh, NFTA_DATA_VERDICT);
+		attr_put_u32(nlh, NFTA_VERDICT_CODE, htonl((uint32_t)NFT_GOTO));
+		attr_put_strz(nlh, NFTA_VERDICT_CHAIN, target);
+		nest_end(nlh, n2);
+		nest_end(nlh, n1);
+	}
+	if (comment != NULL)
+		udata_put(ud, &udlen, NFTNL_UDATA_SET_ELEM_COMMENT, comment,
+			  (uint8_t)(strlen(comment) + 1));
+	if (open) {
+		uint32_t f = NFTNL_SET_ELEM_F_INTERVAL_OPEN;
+
+		udata_put(ud, &udlen, NFTNL_UDATA_SET_ELEM_FLAGS, &f, sizeof(f));
+	}
+	if (udlen > 0)
+		attr_put(nlh, NFTA_SET_ELEM_USERDATA, udlen, ud);
+}
+
+/* Adds one element.  key_end: the KEY_END of a concatenated range, or
+ * NULL.  flags: NFT_SET_ELEM_INTERVAL_END or 0.  open: the element starts
+ * a range that runs to the top address (nft's half-open flag).  target:
+ * for maps, the chain to goto. */
+static int
+elem_add(struct elem_list *el, const uint8_t *key, const uint8_t *key_end, uint32_t len,
 	 uint32_t flags, bool open, const char *comment, const char *target)
 {
-	struct nftnl_udata_buf *ud = NULL;
-	struct nftnl_set_elem *e;
-	int ret = -ENOMEM;
+	struct nlattr *nest;
+	int ret;
 
-	e = nftnl_set_elem_alloc();
-	if (e == NULL)
-		return -ENOMEM;
-	if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len) < 0)
-		goto out;
-	if (key_end != NULL && nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, key_end, len) < 0)
-		goto out;
-	if (flags != 0)
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_FLAGS, flags);
-	if (target != NULL) {
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)NFT_GOTO);
-		if (nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, target) < 0)
-			goto out;
-	}
-	if (comment != NULL || open) {
-		ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
-		if (ud == NULL)
-			goto out;
-		if (comment != NULL &&
-		    !nftnl_udata_put_strz(ud, NFTNL_UDATA_SET_ELEM_COMMENT, comment))
-			goto out;
-		if (open && !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_ELEM_FLAGS,
-						 NFTNL_SET_ELEM_F_INTERVAL_OPEN))
-			goto out;
-		if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA, nftnl_udata_buf_data(ud),
-				       nftnl_udata_buf_len(ud)) < 0)
-			goto out;
-	}
-	nftnl_set_elem_add(ns, e);
-	e = NULL;
-	ret = 0;
-out:
-	nftnl_udata_buf_free(ud);
-	if (e != NULL)
-		nftnl_set_elem_free(e);
-	return ret;
+	if (el->nlh == NULL)
+		elem_list_open(el);
+	nest = nest_start(el->nlh, ++el->n);
+	elem_payload(el->nlh, key, key_end, len, flags, open, comment, target);
+	nest_end(el->nlh, nest);
+	if ((const char *)nest + nest->nla_len - (const char *)el->list <= UINT16_MAX)
+		return 0;
+	/* The list would overflow: take the element back, end the message
+	 * and start the next one with it. */
+	el->nlh->nlmsg_len -= nest->nla_len;
+	if ((ret = elem_list_close(el)) < 0)
+		return ret;
+	elem_list_open(el);
+	nest = nest_start(el->nlh, ++el->n);
+	elem_payload(el->nlh, key, key_end, len, flags, open, comment, target);
+	nest_end(el->nlh, nest);
+	return 0;
 }
 
 /* Checks one element against its set. */
@@ -947,7 +1189,7 @@ elem_check(const struct kn_set *s, const struct kn_elem *e)
  *    comes first.
  * Ranges must be sorted and disjoint. */
 static int
-elems_interval(const struct kn_set *s, struct nftnl_set *ns, const char **why)
+elems_interval(const struct kn_set *s, struct elem_list *el, const char **why)
 {
 	uint8_t key[16];
 	struct kn_addr first, next;
@@ -957,7 +1199,7 @@ elems_interval(const struct kn_set *s, struct nftnl_set *ns, const char **why)
 
 	if (s->nelems > 0 && !addr_is_zero(&s->elems[0].addr)) {
 		memset(key, 0, sizeof(key));
-		ret = elem_add(ns, key, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL, NULL);
+		ret = elem_add(el, key, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL, NULL);
 		if (ret < 0)
 			return ret;
 	}
@@ -978,7 +1220,7 @@ elems_interval(const struct kn_set *s, struct nftnl_set *ns, const char **why)
 			}
 		}
 		open = !addr_next(&next);
-		ret = elem_add(ns, first.bytes, NULL, len, 0, open, e->comment, NULL);
+		ret = elem_add(el, first.bytes, NULL, len, 0, open, e->comment, NULL);
 		if (ret < 0)
 			return ret;
 		if (open) {
@@ -988,7 +1230,7 @@ elems_interval(const struct kn_set *s, struct nftnl_set *ns, const char **why)
 			}
 			break;
 		}
-		ret = elem_add(ns, next.bytes, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL,
+		ret = elem_add(el, next.bytes, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL,
 			       NULL);
 		if (ret < 0)
 			return ret;
@@ -999,7 +1241,7 @@ elems_interval(const struct kn_set *s, struct nftnl_set *ns, const char **why)
 /* Every other set: one element per IR element; concatenated interval
  * sets (pipapo) with KEY and KEY_END, both inclusive. */
 static int
-elems_plain(const struct kn_set *s, struct nftnl_set *ns)
+elems_plain(const struct kn_set *s, struct elem_list *el)
 {
 	uint8_t key[NFT_DATA_VALUE_MAXLEN], key_end[NFT_DATA_VALUE_MAXLEN];
 	size_t i;
@@ -1011,7 +1253,7 @@ elems_plain(const struct kn_set *s, struct nftnl_set *ns)
 
 		if (s->interval)
 			key_encode(s->key, e, true, key_end);
-		ret = elem_add(ns, key, s->interval ? key_end : NULL, len, 0, false, e->comment,
+		ret = elem_add(el, key, s->interval ? key_end : NULL, len, 0, false, e->comment,
 			       s->vmap ? e->target : NULL);
 		if (ret < 0)
 			return ret;
@@ -1019,44 +1261,17 @@ elems_plain(const struct kn_set *s, struct nftnl_set *ns)
 	return 0;
 }
 
-/* Writes the elements of ns in as many messages of type as needed:
- * libnftnl stops filling one when its element list reaches the 64 KiB
- * that an attribute can hold. */
-static int
-elems_send(struct batch *b, const struct kn_set *s, struct nftnl_set *ns, uint16_t type,
-	   uint16_t flags, enum msg_kind kind)
-{
-	struct nftnl_set_elems_iter *it;
-	struct nlmsghdr *nlh;
-	int ret;
-
-	it = nftnl_set_elems_iter_create(ns);
-	if (it == NULL)
-		return -ENOMEM;
-	for (;;) {
-		int more;
-
-		nlh = msg_start(b, type, flags, kind, s, 0);
-		more = nftnl_set_elems_nlmsg_build_payload_iter(nlh, it);
-		ret = msg_end(b, nlh);
-		if (ret < 0 || more <= 0)
-			break;
-	}
-	nftnl_set_elems_iter_destroy(it);
-	return ret;
-}
-
 /*	elements = { 10.0.0.0/8 comment "...", tcp . 80-90, 10.1.2.3 : goto CHAIN }
  *
- * As many NEWSETELEM messages as needed: libnftnl stops filling one when
- * its element list reaches the 64 KiB that an attribute can hold. */
+ * As many NEWSETELEM messages as needed: an element list holds at most
+ * 64 KiB. */
 static int
 put_elems(struct batch *b, const struct kn_set *s, uint32_t id)
 {
+	struct elem_list el;
 	const char *why = NULL;
-	struct nftnl_set *ns;
 	size_t i;
-	int ret = -ENOMEM;
+	int ret;
 
 	if (s->nelems == 0)
 		return 0;
@@ -1066,29 +1281,19 @@ put_elems(struct batch *b, const struct kn_set *s, uint32_t id)
 			return kn_errf(b->err, -EINVAL, "element %zu of set %s: %s", i + 1, s->name,
 				       why);
 	}
-	ns = nftnl_set_alloc();
-	if (ns == NULL)
-		goto out;
-	if (nftnl_set_set_str(ns, NFTNL_SET_TABLE, b->table) < 0 ||
-	    nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name) < 0)
-		goto out;
-	nftnl_set_set_u32(ns, NFTNL_SET_ID, id);
-	if (s->interval && !key_is_concat(s->key))
-		ret = elems_interval(s, ns, &why);
-	else
-		ret = elems_plain(s, ns);
-	if (ret < 0)
-		goto out;
 	/* EXCL: a duplicate element is a compiler bug (kn_set_finalize
 	 * removes them), and the kernel would take it silently. */
-	ret = elems_send(b, s, ns, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, MSG_ELEMS);
-out:
-	if (ret == -ENOMEM)
-		kn_errf(b->err, ret, "elements of set %s: out of memory", s->name);
-	else if (ret == -EINVAL && why != NULL)
+	elem_list_init(&el, b, s, id, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL, MSG_ELEMS);
+	/* s is new in this batch (a full sync, or a set the plan creates). */
+	el.by_id = b->sets_by_id;
+	if (s->interval && !key_is_concat(s->key))
+		ret = elems_interval(s, &el, &why);
+	else
+		ret = elems_plain(s, &el);
+	if (ret == 0)
+		ret = elem_list_close(&el);
+	if (ret == -EINVAL && why != NULL)
 		kn_errf(b->err, ret, "elements of set %s: %s", s->name, why);
-	if (ns != NULL)
-		nftnl_set_free(ns);
 	return ret;
 }
 
@@ -1098,7 +1303,7 @@ out:
  * 0 when zero_end is set.  A delete carries only what identifies an
  * element (KEY, KEY_END, the interval end flag), as nft sends it. */
 static int
-elems_ops(const struct kn_set *s, struct nftnl_set *ns, const struct kn_elem *const *v, size_t n,
+elems_ops(const struct kn_set *s, struct elem_list *el, const struct kn_elem *const *v, size_t n,
 	  bool zero_end, bool del)
 {
 	uint8_t key[NFT_DATA_VALUE_MAXLEN], key_end[NFT_DATA_VALUE_MAXLEN];
@@ -1109,7 +1314,7 @@ elems_ops(const struct kn_set *s, struct nftnl_set *ns, const struct kn_elem *co
 
 	if (zero_end) {
 		memset(key, 0, sizeof(key));
-		ret = elem_add(ns, key, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL, NULL);
+		ret = elem_add(el, key, NULL, len, NFT_SET_ELEM_INTERVAL_END, false, NULL, NULL);
 	}
 	for (i = 0; i < n && ret == 0; i++) {
 		const struct kn_elem *e = v[i];
@@ -1121,17 +1326,17 @@ elems_ops(const struct kn_set *s, struct nftnl_set *ns, const struct kn_elem *co
 			struct kn_addr next = e->addr_end.family != 0 ? e->addr_end : e->addr;
 			bool open = !addr_next(&next);
 
-			ret = elem_add(ns, e->addr.bytes, NULL, len, 0, open && !del, comment,
+			ret = elem_add(el, e->addr.bytes, NULL, len, 0, open && !del, comment,
 				       NULL);
 			if (ret == 0 && !open)
-				ret = elem_add(ns, next.bytes, NULL, len, NFT_SET_ELEM_INTERVAL_END,
+				ret = elem_add(el, next.bytes, NULL, len, NFT_SET_ELEM_INTERVAL_END,
 					       false, NULL, NULL);
 			continue;
 		}
 		key_encode(s->key, e, false, key);
 		if (s->interval)
 			key_encode(s->key, e, true, key_end);
-		ret = elem_add(ns, key, s->interval ? key_end : NULL, len, 0, false, comment,
+		ret = elem_add(el, key, s->interval ? key_end : NULL, len, 0, false, comment,
 			       s->vmap && !del ? e->target : NULL);
 	}
 	return ret;
@@ -1142,10 +1347,10 @@ static int
 put_elem_ops(struct batch *b, const struct kn_set *s, uint32_t id, const struct kn_elem *const *v,
 	     size_t n, bool zero_end, bool del)
 {
+	struct elem_list el;
 	const char *why = NULL;
-	struct nftnl_set *ns;
 	size_t i;
-	int ret = -ENOMEM;
+	int ret;
 
 	for (i = 0; i < n && !del; i++) {
 		why = elem_check(s, v[i]);
@@ -1153,30 +1358,31 @@ put_elem_ops(struct batch *b, const struct kn_set *s, uint32_t id, const struct 
 			return kn_errf(b->err, -EINVAL, "element %zu of set %s: %s",
 				       (size_t)(v[i] - s->elems) + 1, s->name, why);
 	}
-	ns = nftnl_set_alloc();
-	if (ns == NULL)
-		goto out;
-	if (nftnl_set_set_str(ns, NFTNL_SET_TABLE, b->table) < 0 ||
-	    nftnl_set_set_str(ns, NFTNL_SET_NAME, s->name) < 0)
-		goto out;
-	nftnl_set_set_u32(ns, NFTNL_SET_ID, id);
-	ret = elems_ops(s, ns, v, n, zero_end, del);
-	if (ret < 0)
-		goto out;
 	if (del)
-		ret = elems_send(b, s, ns, NFT_MSG_DELSETELEM, 0, MSG_DELELEMS);
+		elem_list_init(&el, b, s, id, NFT_MSG_DELSETELEM, 0, MSG_DELELEMS);
 	else
-		ret = elems_send(b, s, ns, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL,
-				 MSG_ELEMS);
-out:
-	if (ret == -ENOMEM)
-		kn_errf(b->err, ret, "elements of set %s: out of memory", s->name);
-	if (ns != NULL)
-		nftnl_set_free(ns);
+		elem_list_init(&el, b, s, id, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_EXCL,
+			       MSG_ELEMS);
+	ret = elems_ops(s, &el, v, n, zero_end, del);
+	if (ret == 0)
+		ret = elem_list_close(&el);
 	return ret;
 }
 
 /* ---------------------------------------------------------------- rules */
+
+/* Rules, like element lists, are written straight into the batch: the
+ * bytes of nftnl_rule_nlmsg_build_payload() of libnftnl 1.2.4 for the
+ * same expressions (tests/unit/netlink_test.c parses every rule back
+ * with libnftnl, rebuilds it and compares), without a libnftnl object
+ * per rule and per expression:
+ *
+ *	NFTA_RULE_TABLE, NFTA_RULE_CHAIN, NFTA_RULE_USERDATA (the comment)
+ *	NFTA_RULE_EXPRESSIONS	{ NFTA_LIST_ELEM { NFTA_EXPR_NAME,
+ *				  NFTA_EXPR_DATA { attributes } } ... }
+ *
+ * The attributes of each expression come in the order libnftnl writes
+ * them. */
 
 /* nft numbers registers in 32-bit words from NFT_REG_1 and names a word
  * that starts a 16-byte register by that register's number ("reg 1",
@@ -1191,72 +1397,94 @@ reg32(unsigned int word)
 	return NFT_REG32_00 + word;
 }
 
-static struct nftnl_expr *
-expr_add(struct nftnl_rule *r, const char *name)
+/* An expression: { NFTA_EXPR_NAME, NFTA_EXPR_DATA { ... } }.  Returns its
+ * nest; the attributes go between expr_start() and expr_end(). */
+static struct nlattr *
+expr_start(struct nlmsghdr *nlh, const char *name, struct nlattr **ret_data)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc(name);
+	struct nlattr *e = nest_start(nlh, NFTA_LIST_ELEM);
 
-	if (e != NULL)
-		nftnl_rule_add_expr(r, e);
+	attr_put_strz(nlh, NFTA_EXPR_NAME, name);
+	*ret_data = nest_start(nlh, NFTA_EXPR_DATA);
 	return e;
 }
 
-/* [ meta load KEY => reg DREG ] */
-static int
-put_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+static void
+expr_end(struct nlmsghdr *nlh, struct nlattr *e, struct nlattr *data)
 {
-	struct nftnl_expr *e = expr_add(r, "meta");
+	nest_end(nlh, data);
+	nest_end(nlh, e);
+}
 
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
-	return 0;
+/* An attribute holding one NFTA_DATA_VALUE. */
+static void
+attr_put_value(struct nlmsghdr *nlh, uint16_t type, const void *v, size_t len)
+{
+	struct nlattr *n = nest_start(nlh, type);
+
+	attr_put(nlh, NFTA_DATA_VALUE, len, v);
+	nest_end(nlh, n);
+}
+
+/* [ meta load KEY => reg DREG ] */
+static void
+put_meta(struct nlmsghdr *nlh, uint32_t key, uint32_t dreg)
+{
+	struct nlattr *e, *d;
+
+	e = expr_start(nlh, "meta", &d);
+	attr_put_u32(nlh, NFTA_META_KEY, htonl(key));
+	attr_put_u32(nlh, NFTA_META_DREG, htonl(dreg));
+	expr_end(nlh, e, d);
+}
+
+/* [ cmp OP reg 1 VALUE ] */
+static void
+put_cmp(struct nlmsghdr *nlh, uint32_t op, const void *v, size_t len)
+{
+	struct nlattr *e, *d;
+
+	e = expr_start(nlh, "cmp", &d);
+	attr_put_u32(nlh, NFTA_CMP_SREG, htonl(NFT_REG_1));
+	attr_put_u32(nlh, NFTA_CMP_OP, htonl(op));
+	attr_put_value(nlh, NFTA_CMP_DATA, v, len);
+	expr_end(nlh, e, d);
 }
 
 /* [ cmp OP reg 1 VALUE ] on a one-byte value */
-static int
-put_cmp8(struct nftnl_rule *r, uint32_t op, uint8_t v)
+static void
+put_cmp8(struct nlmsghdr *nlh, uint32_t op, uint8_t v)
 {
-	struct nftnl_expr *e = expr_add(r, "cmp");
-
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
-	return nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &v, sizeof(v)) < 0 ? -ENOMEM : 0;
+	put_cmp(nlh, op, &v, sizeof(v));
 }
 
 /* [ payload load LEN @ BASE header + OFF => reg DREG ] */
-static int
-put_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+static void
+put_payload(struct nlmsghdr *nlh, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
 {
-	struct nftnl_expr *e = expr_add(r, "payload");
+	struct nlattr *e, *d;
 
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	return 0;
+	e = expr_start(nlh, "payload", &d);
+	attr_put_u32(nlh, NFTA_PAYLOAD_DREG, htonl(dreg));
+	attr_put_u32(nlh, NFTA_PAYLOAD_BASE, htonl(base));
+	attr_put_u32(nlh, NFTA_PAYLOAD_OFFSET, htonl(off));
+	attr_put_u32(nlh, NFTA_PAYLOAD_LEN, htonl(len));
+	expr_end(nlh, e, d);
 }
 
 /* [ lookup reg 1 set NAME ] or, for a verdict map, [ ... dreg 0 ] */
-static int
-put_lookup(struct nftnl_rule *r, const struct set_ref *set, bool vmap)
+static void
+put_lookup(struct nlmsghdr *nlh, const struct set_ref *set, bool vmap)
 {
-	struct nftnl_expr *e = expr_add(r, "lookup");
+	struct nlattr *e, *d;
 
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	e = expr_start(nlh, "lookup", &d);
+	attr_put_u32(nlh, NFTA_LOOKUP_SREG, htonl(NFT_REG_1));
 	if (vmap)
-		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
-	if (nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set->name) < 0)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set->id);
-	return 0;
+		attr_put_u32(nlh, NFTA_LOOKUP_DREG, htonl(NFT_REG_VERDICT));
+	attr_put_strz(nlh, NFTA_LOOKUP_SET, set->name);
+	attr_put_u32(nlh, NFTA_LOOKUP_SET_ID, htonl(set->id));
+	expr_end(nlh, e, d);
 }
 
 /* meta nfproto ipv4|ipv6
@@ -1264,20 +1492,17 @@ put_lookup(struct nftnl_rule *r, const struct set_ref *set, bool vmap)
  *	[ cmp eq reg 1 0x02|0x0a ]
  * nft emits this before anything that loads network header fields in an
  * inet table (its payload dependency), and removes it again on listing. */
-static int
-put_nfproto(struct nftnl_rule *r, int family)
+static void
+put_nfproto(struct nlmsghdr *nlh, int family)
 {
-	int ret = put_meta(r, NFT_META_NFPROTO, NFT_REG_1);
-
-	if (ret == 0)
-		ret = put_cmp8(r, NFT_CMP_EQ,
-			       family == AF_INET ? (uint8_t)NFPROTO_IPV4 : (uint8_t)NFPROTO_IPV6);
-	return ret;
+	put_meta(nlh, NFT_META_NFPROTO, NFT_REG_1);
+	put_cmp8(nlh, NFT_CMP_EQ,
+		 family == AF_INET ? (uint8_t)NFPROTO_IPV4 : (uint8_t)NFPROTO_IPV6);
 }
 
 /* ip saddr / ip daddr / ip6 saddr / ip6 daddr => reg 1..4 from word 0 */
-static int
-put_addr(struct nftnl_rule *r, int family, bool daddr, unsigned int word)
+static void
+put_addr(struct nlmsghdr *nlh, int family, bool daddr, unsigned int word)
 {
 	uint32_t off, len;
 
@@ -1288,7 +1513,7 @@ put_addr(struct nftnl_rule *r, int family, bool daddr, unsigned int word)
 		off = daddr ? 24 : 8; /* struct ipv6hdr */
 		len = 16;
 	}
-	return put_payload(r, NFT_PAYLOAD_NETWORK_HEADER, off, len, reg32(word));
+	put_payload(nlh, NFT_PAYLOAD_NETWORK_HEADER, off, len, reg32(word));
 }
 
 /* meta l4proto . th dport (th_off 2) or th sport (th_off 0), from 32-bit
@@ -1296,62 +1521,71 @@ put_addr(struct nftnl_rule *r, int family, bool daddr, unsigned int word)
  * protocol to network byte order first, a conversion of a one-byte value
  * that the kernel runs as a no-op; we emit it all the same, since it is
  * part of what nft lists back. */
-static int
-put_proto_port(struct nftnl_rule *r, unsigned int word, bool interval, uint32_t th_off)
+static void
+put_proto_port(struct nlmsghdr *nlh, unsigned int word, bool interval, uint32_t th_off)
 {
-	struct nftnl_expr *e;
-	int ret;
+	struct nlattr *e, *d;
 
-	ret = put_meta(r, NFT_META_L4PROTO, reg32(word));
-	if (ret < 0)
-		return ret;
+	put_meta(nlh, NFT_META_L4PROTO, reg32(word));
 	if (interval) {
 		/* [ byteorder reg W = hton(reg W, 2, 1) ] */
-		e = expr_add(r, "byteorder");
-		if (e == NULL)
-			return -ENOMEM;
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, reg32(word));
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, reg32(word));
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, 1);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, 2);
+		e = expr_start(nlh, "byteorder", &d);
+		attr_put_u32(nlh, NFTA_BYTEORDER_SREG, htonl(reg32(word)));
+		attr_put_u32(nlh, NFTA_BYTEORDER_DREG, htonl(reg32(word)));
+		attr_put_u32(nlh, NFTA_BYTEORDER_OP, htonl(NFT_BYTEORDER_HTON));
+		attr_put_u32(nlh, NFTA_BYTEORDER_LEN, htonl(1));
+		attr_put_u32(nlh, NFTA_BYTEORDER_SIZE, htonl(2));
+		expr_end(nlh, e, d);
 	}
 	/* th dport: bytes 2-3 of the TCP, UDP or SCTP header; th sport: 0-1 */
-	return put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, th_off, 2, reg32(word + 1));
+	put_payload(nlh, NFT_PAYLOAD_TRANSPORT_HEADER, th_off, 2, reg32(word + 1));
+}
+
+/* counter
+ *	[ counter pkts 0 bytes 0 ] */
+static void
+put_counter(struct nlmsghdr *nlh)
+{
+	struct nlattr *e, *d;
+
+	e = expr_start(nlh, "counter", &d);
+	expr_end(nlh, e, d);
 }
 
 /* limit rate RATE/UNIT, with nft's default burst
  *	[ limit rate RATE/UNIT burst 5 type packets flags 0x0 ] */
-static int
-put_limit(struct nftnl_rule *r, uint32_t rate, uint32_t unit)
+static void
+put_limit(struct nlmsghdr *nlh, uint32_t rate, uint32_t unit)
 {
-	struct nftnl_expr *e = expr_add(r, "limit");
+	struct nlattr *e, *d;
+	uint64_t v;
 
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_RATE, rate);
-	nftnl_expr_set_u64(e, NFTNL_EXPR_LIMIT_UNIT, unit);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_BURST, 5);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_TYPE, NFT_LIMIT_PKTS);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LIMIT_FLAGS, 0);
-	return 0;
+	e = expr_start(nlh, "limit", &d);
+	v = htobe64(rate);
+	attr_put(nlh, NFTA_LIMIT_RATE, sizeof(v), &v);
+	v = htobe64(unit);
+	attr_put(nlh, NFTA_LIMIT_UNIT, sizeof(v), &v);
+	attr_put_u32(nlh, NFTA_LIMIT_BURST, htonl(5));
+	attr_put_u32(nlh, NFTA_LIMIT_TYPE, htonl(NFT_LIMIT_PKTS));
+	attr_put_u32(nlh, NFTA_LIMIT_FLAGS, htonl(0));
+	expr_end(nlh, e, d);
 }
 
 /* log prefix "PREFIX" group N (nflog)
  *	[ log prefix PREFIX group N snaplen 0 qthreshold 0 ]
  * nft sets only the prefix and the group; the listing shows the rest as
  * zeros. */
-static int
-put_log(struct nftnl_rule *r, uint16_t group, const char *prefix)
+static void
+put_log(struct nlmsghdr *nlh, uint16_t group, const char *prefix)
 {
-	struct nftnl_expr *e = expr_add(r, "log");
+	struct nlattr *e, *d;
+	uint16_t g = htons(group);
 
-	if (e == NULL)
-		return -ENOMEM;
-	if (prefix != NULL && nftnl_expr_set_str(e, NFTNL_EXPR_LOG_PREFIX, prefix) < 0)
-		return -ENOMEM;
-	nftnl_expr_set_u16(e, NFTNL_EXPR_LOG_GROUP, group);
-	return 0;
+	e = expr_start(nlh, "log", &d);
+	if (prefix != NULL)
+		attr_put_strz(nlh, NFTA_LOG_PREFIX, prefix);
+	attr_put(nlh, NFTA_LOG_GROUP, sizeof(g), &g);
+	expr_end(nlh, e, d);
 }
 
 /* ct state established,related
@@ -1359,33 +1593,25 @@ put_log(struct nftnl_rule *r, uint16_t group, const char *prefix)
  *	[ bitwise reg 1 = ( reg 1 & 0x06 ) ^ 0 ]
  *	[ cmp neq reg 1 0 ]
  */
-static int
-put_ct_established(struct nftnl_rule *r)
+static void
+put_ct_established(struct nlmsghdr *nlh)
 {
 	uint32_t mask = NF_CT_STATE_BIT(IP_CT_ESTABLISHED) | NF_CT_STATE_BIT(IP_CT_RELATED);
 	uint32_t zero = 0;
-	struct nftnl_expr *e;
+	struct nlattr *e, *d;
 
-	e = expr_add(r, "ct");
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATE);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
-	e = expr_add(r, "bitwise");
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, sizeof(mask));
-	if (nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, &mask, sizeof(mask)) < 0 ||
-	    nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, &zero, sizeof(zero)) < 0)
-		return -ENOMEM;
-	e = expr_add(r, "cmp");
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_NEQ);
-	return nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &zero, sizeof(zero)) < 0 ? -ENOMEM : 0;
+	e = expr_start(nlh, "ct", &d);
+	attr_put_u32(nlh, NFTA_CT_KEY, htonl(NFT_CT_STATE));
+	attr_put_u32(nlh, NFTA_CT_DREG, htonl(NFT_REG_1));
+	expr_end(nlh, e, d);
+	e = expr_start(nlh, "bitwise", &d);
+	attr_put_u32(nlh, NFTA_BITWISE_SREG, htonl(NFT_REG_1));
+	attr_put_u32(nlh, NFTA_BITWISE_DREG, htonl(NFT_REG_1));
+	attr_put_u32(nlh, NFTA_BITWISE_LEN, htonl(sizeof(mask)));
+	attr_put_value(nlh, NFTA_BITWISE_MASK, &mask, sizeof(mask));
+	attr_put_value(nlh, NFTA_BITWISE_XOR, &zero, sizeof(zero));
+	expr_end(nlh, e, d);
+	put_cmp(nlh, NFT_CMP_NEQ, &zero, sizeof(zero));
 }
 
 /* icmpv6 type 133-137 (router solicitation .. redirect: neighbour
@@ -1396,34 +1622,34 @@ put_ct_established(struct nftnl_rule *r)
  *	[ cmp gte reg 1 0x85 ]
  *	[ cmp lte reg 1 0x89 ]
  * after the meta nfproto ipv6 check. */
-static int
-put_icmpv6_nd(struct nftnl_rule *r)
+static void
+put_icmpv6_nd(struct nlmsghdr *nlh)
 {
-	int ret;
-
-	if ((ret = put_meta(r, NFT_META_L4PROTO, NFT_REG_1)) < 0 ||
-	    (ret = put_cmp8(r, NFT_CMP_EQ, IPPROTO_ICMPV6)) < 0 ||
-	    (ret = put_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1)) < 0 ||
-	    (ret = put_cmp8(r, NFT_CMP_GTE, 133)) < 0)
-		return ret;
-	return put_cmp8(r, NFT_CMP_LTE, 137);
+	put_meta(nlh, NFT_META_L4PROTO, NFT_REG_1);
+	put_cmp8(nlh, NFT_CMP_EQ, IPPROTO_ICMPV6);
+	put_payload(nlh, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+	put_cmp8(nlh, NFT_CMP_GTE, 133);
+	put_cmp8(nlh, NFT_CMP_LTE, 137);
 }
 
 /* accept | drop | return | jump CHAIN | goto CHAIN
  *	[ immediate reg 0 VERDICT [-> CHAIN] ]
  */
-static int
-put_verdict(struct nftnl_rule *r, int32_t code, const char *chain)
+static void
+put_verdict(struct nlmsghdr *nlh, int32_t code, const char *chain)
 {
-	struct nftnl_expr *e = expr_add(r, "immediate");
+	struct nlattr *e, *d, *n1, *n2;
 
-	if (e == NULL)
-		return -ENOMEM;
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, (uint32_t)code);
-	if (chain != NULL && nftnl_expr_set_str(e, NFTNL_EXPR_IMM_CHAIN, chain) < 0)
-		return -ENOMEM;
-	return 0;
+	e = expr_start(nlh, "immediate", &d);
+	attr_put_u32(nlh, NFTA_IMMEDIATE_DREG, htonl(NFT_REG_VERDICT));
+	n1 = nest_start(nlh, NFTA_IMMEDIATE_DATA);
+	n2 = nest_start(nlh, NFTA_DATA_VERDICT);
+	attr_put_u32(nlh, NFTA_VERDICT_CODE, htonl((uint32_t)code));
+	if (chain != NULL)
+		attr_put_strz(nlh, NFTA_VERDICT_CHAIN, chain);
+	nest_end(nlh, n2);
+	nest_end(nlh, n1);
+	expr_end(nlh, e, d);
 }
 
 static int
@@ -1491,25 +1717,26 @@ rule_family_implied(const struct kn_rule *r)
  * "meta l4proto . th dport @s ip saddr @a" checks the family after the
  * first lookup), or at the start when the text names the family
  * explicitly because nothing in the rule implies it. */
-static int
-nfproto_once(struct nftnl_rule *nr, int family, bool *done)
+static void
+nfproto_once(struct nlmsghdr *nlh, int family, bool *done)
 {
 	if (*done)
-		return 0;
+		return;
 	*done = true;
-	return put_nfproto(nr, family);
+	put_nfproto(nlh, family);
 }
 
-/* Renders the bytecode of rule r; *why explains an invalid rule. */
+/* Writes the expressions of rule r; *why explains an invalid rule (the
+ * message is then left half written, and the caller gives up the
+ * batch). */
 static int
-rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr, const char **why)
+rule_build(const struct batch *b, const struct kn_rule *r, struct nlmsghdr *nlh, const char **why)
 {
 	const struct set_ref *ref = NULL;
 	bool v4 = r->family == AF_INET;
 	bool checked = false;
 	int32_t code = 0;
 	size_t i;
-	int ret;
 
 	if (r->family != 0 && r->family != AF_INET && r->family != AF_INET6) {
 		*why = "unknown family";
@@ -1519,11 +1746,8 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 		*why = "too many matches";
 		return -EINVAL;
 	}
-	if (r->family != 0 && !rule_family_implied(r)) {
-		ret = nfproto_once(nr, r->family, &checked);
-		if (ret < 0)
-			return ret;
-	}
+	if (r->family != 0 && !rule_family_implied(r))
+		nfproto_once(nlh, r->family, &checked);
 	for (i = 0; i < r->nm; i++) {
 		const struct kn_match *m = &r->m[i];
 
@@ -1532,24 +1756,20 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 				*why = "icmpv6 match in an IPv4 rule";
 				return -EINVAL;
 			}
-			ret = nfproto_once(nr, AF_INET6, &checked);
+			nfproto_once(nlh, AF_INET6, &checked);
 		} else if (match_needs_family(m->type)) {
 			if (r->family == 0) {
 				*why = "address match in a rule without a family";
 				return -EINVAL;
 			}
-			ret = nfproto_once(nr, r->family, &checked);
-		} else {
-			ret = 0;
+			nfproto_once(nlh, r->family, &checked);
 		}
-		if (ret < 0)
-			return ret;
 		switch (m->type) {
 		case KN_MATCH_CT_ESTABLISHED:
-			ret = put_ct_established(nr);
+			put_ct_established(nlh);
 			break;
 		case KN_MATCH_ICMPV6_ND:
-			ret = put_icmpv6_nd(nr);
+			put_icmpv6_nd(nlh);
 			break;
 		case KN_MATCH_SADDR_SET:
 		case KN_MATCH_DADDR_SET:
@@ -1559,9 +1779,8 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 					      &ref);
 			if (*why != NULL)
 				return -EINVAL;
-			ret = put_addr(nr, r->family, m->type == KN_MATCH_DADDR_SET, 0);
-			if (ret == 0)
-				ret = put_lookup(nr, ref, false);
+			put_addr(nlh, r->family, m->type == KN_MATCH_DADDR_SET, 0);
+			put_lookup(nlh, ref, false);
 			break;
 		case KN_MATCH_PROTO_PORT_SET:
 			/* meta l4proto . th dport @set:
@@ -1572,9 +1791,8 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 			*why = rule_set_check(b, m->set, KN_KEY_PROTO_PORT, false, &ref);
 			if (*why != NULL)
 				return -EINVAL;
-			ret = put_proto_port(nr, 0, ref->set->interval, 2);
-			if (ret == 0)
-				ret = put_lookup(nr, ref, false);
+			put_proto_port(nlh, 0, ref->set->interval, 2);
+			put_lookup(nlh, ref, false);
 			break;
 		case KN_MATCH_DADDR_PROTO_PORT_SET:
 			/* ip daddr . meta l4proto . th dport @set:
@@ -1589,11 +1807,9 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 					      false, &ref);
 			if (*why != NULL)
 				return -EINVAL;
-			ret = put_addr(nr, r->family, true, 0);
-			if (ret == 0)
-				ret = put_proto_port(nr, v4 ? 1 : 4, ref->set->interval, 2);
-			if (ret == 0)
-				ret = put_lookup(nr, ref, false);
+			put_addr(nlh, r->family, true, 0);
+			put_proto_port(nlh, v4 ? 1 : 4, ref->set->interval, 2);
+			put_lookup(nlh, ref, false);
 			break;
 		case KN_MATCH_SADDR_PROTO_SPORT_SET:
 			/* ip saddr . meta l4proto . th sport @set:
@@ -1608,36 +1824,34 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 					      false, &ref);
 			if (*why != NULL)
 				return -EINVAL;
-			ret = put_addr(nr, r->family, false, 0);
-			if (ret == 0)
-				ret = put_proto_port(nr, v4 ? 1 : 4, ref->set->interval, 0);
-			if (ret == 0)
-				ret = put_lookup(nr, ref, false);
+			put_addr(nlh, r->family, false, 0);
+			put_proto_port(nlh, v4 ? 1 : 4, ref->set->interval, 0);
+			put_lookup(nlh, ref, false);
 			break;
 		default:
 			*why = "unknown match";
 			return -EINVAL;
 		}
-		if (ret < 0)
-			return ret;
 	}
-	/* counter: [ counter pkts 0 bytes 0 ] */
-	if (r->counter && expr_add(nr, "counter") == NULL)
-		return -ENOMEM;
+	if (r->counter)
+		put_counter(nlh);
 	/* Then limit and log, in the order the text backend writes them. */
-	if (r->limit_rate != 0 && (ret = put_limit(nr, r->limit_rate, r->limit_unit)) < 0)
-		return ret;
-	if (r->log && (ret = put_log(nr, r->log_group, r->log_prefix)) < 0)
-		return ret;
+	if (r->limit_rate != 0)
+		put_limit(nlh, r->limit_rate, r->limit_unit);
+	if (r->log)
+		put_log(nlh, r->log_group, r->log_prefix);
 	switch (r->verdict) {
 	case KN_VERDICT_NONE:
 		return 0;
 	case KN_VERDICT_ACCEPT:
-		return put_verdict(nr, NF_ACCEPT, NULL);
+		put_verdict(nlh, NF_ACCEPT, NULL);
+		return 0;
 	case KN_VERDICT_DROP:
-		return put_verdict(nr, NF_DROP, NULL);
+		put_verdict(nlh, NF_DROP, NULL);
+		return 0;
 	case KN_VERDICT_RETURN:
-		return put_verdict(nr, NFT_RETURN, NULL);
+		put_verdict(nlh, NFT_RETURN, NULL);
+		return 0;
 	case KN_VERDICT_JUMP:
 		code = NFT_JUMP;
 		break;
@@ -1656,10 +1870,10 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 		*why = rule_set_check(b, r->target, v4 ? KN_KEY_IPV4 : KN_KEY_IPV6, true, &ref);
 		if (*why != NULL)
 			return -EINVAL;
-		ret = nfproto_once(nr, r->family, &checked);
-		if (ret == 0)
-			ret = put_addr(nr, r->family, r->verdict == KN_VERDICT_VMAP_DADDR, 0);
-		return ret < 0 ? ret : put_lookup(nr, ref, true);
+		nfproto_once(nlh, r->family, &checked);
+		put_addr(nlh, r->family, r->verdict == KN_VERDICT_VMAP_DADDR, 0);
+		put_lookup(nlh, ref, true);
+		return 0;
 	default:
 		*why = "unknown verdict";
 		return -EINVAL;
@@ -1668,7 +1882,8 @@ rule_build(const struct batch *b, const struct kn_rule *r, struct nftnl_rule *nr
 		*why = "jump or goto without a target";
 		return -EINVAL;
 	}
-	return put_verdict(nr, code, r->target);
+	put_verdict(nlh, code, r->target);
+	return 0;
 }
 
 /*	chain NAME {
@@ -1679,59 +1894,61 @@ static int
 put_rule(struct batch *b, const struct kn_chain *c, size_t i)
 {
 	const struct kn_rule *r = &c->rules[i];
-	struct nftnl_udata_buf *ud = NULL;
-	struct nftnl_rule *nr;
 	struct nlmsghdr *nlh;
+	struct nlattr *exprs;
 	const char *why = NULL;
 	char what[KN_ERR_MAX / 2];
-	int ret = -ENOMEM;
+	uint8_t ud[KN_UDATA_MAX];
+	size_t udlen = 0;
+	int ret;
 
-	nr = nftnl_rule_alloc();
-	ud = nftnl_udata_buf_alloc(KN_UDATA_MAX);
-	if (nr == NULL || ud == NULL)
-		goto out;
-	if (nftnl_rule_set_str(nr, NFTNL_RULE_TABLE, b->table) < 0 ||
-	    nftnl_rule_set_str(nr, NFTNL_RULE_CHAIN, c->name) < 0)
-		goto out;
-	ret = rule_build(b, r, nr, &why);
-	if (ret < 0)
-		goto out;
-	ret = -ENOMEM;
 	if (comment_check(r->comment) < 0) {
-		ret = -EINVAL;
 		why = "comment too long";
+		ret = -EINVAL;
 		goto out;
 	}
-	if (r->comment != NULL && !nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, r->comment))
-		goto out;
-	if (nftnl_udata_buf_len(ud) > 0 &&
-	    nftnl_rule_set_data(nr, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
-				nftnl_udata_buf_len(ud)) < 0)
-		goto out;
 	nlh = msg_start(b, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, MSG_RULE, c, i);
-	nftnl_rule_nlmsg_build_payload(nlh, nr);
+	attr_put_strz(nlh, NFTA_RULE_TABLE, b->table);
+	attr_put_strz(nlh, NFTA_RULE_CHAIN, c->name);
+	if (r->comment != NULL) {
+		udata_put(ud, &udlen, NFTNL_UDATA_RULE_COMMENT, r->comment,
+			  (uint8_t)(strlen(r->comment) + 1));
+		attr_put(nlh, NFTA_RULE_USERDATA, udlen, ud);
+	}
+	exprs = nest_start(nlh, NFTA_RULE_EXPRESSIONS);
+	if ((ret = rule_build(b, r, nlh, &why)) < 0)
+		goto out;
+	/* libnftnl writes no expression list for a rule without any. */
+	if ((char *)attr_tail(nlh) == (char *)exprs + MNL_ATTR_HDRLEN)
+		nlh->nlmsg_len -= MNL_ATTR_HDRLEN;
+	else
+		nest_end(nlh, exprs);
 	ret = msg_end(b, nlh);
 out:
-	if (ret == -ENOMEM || (ret == -EINVAL && why != NULL)) {
+	if (ret == -EINVAL && why != NULL) {
 		rule_describe(c, i, what, sizeof(what));
-		kn_errf(b->err, ret, "%s: %s", what, ret == -ENOMEM ? "out of memory" : why);
+		kn_errf(b->err, ret, "%s: %s", what, why);
 	}
-	nftnl_udata_buf_free(ud);
-	if (nr != NULL)
-		nftnl_rule_free(nr);
 	return ret;
 }
 
 /* ---------------------------------------------------------------- send, acks */
 
+/* Starts a batch whose BATCH_BEGIN will have sequence number seq0, in
+ * nl's buffer if there is one (nl may be NULL). */
 static void
-batch_init(struct batch *b, struct kn_nl *nl, const char *table, struct kn_err *err)
+batch_init(struct batch *b, struct kn_nl *nl, const char *table, uint32_t seq0, struct kn_err *err)
 {
 	memset(b, 0, sizeof(*b));
 	b->table = table;
 	b->err = err;
-	b->seq0 = nl->seq;
-	memset(&nl->stats, 0, sizeof(nl->stats));
+	b->seq0 = seq0;
+	if (nl != NULL) {
+		b->buf = nl->buf;
+		b->cap = nl->buf_cap;
+		nl->buf = NULL;
+		nl->buf_cap = 0;
+	}
 }
 
 struct ack_state {
@@ -1934,7 +2151,7 @@ ack_extack(struct ack_state *st, const struct nlmsghdr *nlh, const struct nlmsge
 	    mnl_attr_validate(tb[NLMSGERR_ATTR_OFFS], MNL_TYPE_U32) < 0)
 		return;
 	/* The offset counts from the start of our message. */
-	orig = batch_find(st->b->nb, e->msg.nlmsg_seq);
+	orig = batch_find(st->b, e->msg.nlmsg_seq);
 	off = mnl_attr_get_u32(tb[NLMSGERR_ATTR_OFFS]);
 	if (orig == NULL || off + sizeof(struct nlattr) > orig->nlmsg_len)
 		return;
@@ -2020,30 +2237,29 @@ batch_send(struct kn_nl *nl, struct batch *b)
 {
 	struct sockaddr_nl snl = {.nl_family = AF_NETLINK};
 	struct ack_state st = {.b = b};
+	struct iovec iov = {.iov_base = b->buf, .iov_len = b->bytes};
 	struct msghdr msg = {0};
-	struct iovec *iov;
 	char what[KN_ERR_MAX / 2];
 	size_t need;
 	ssize_t sent;
 	bool ack_all;
-	int n, ret, sndbuf;
+	int ret, sndbuf;
 
-	n = nftnl_batch_iovec_len(b->nb);
-	iov = xcalloc((size_t)n, sizeof(*iov));
-	nftnl_batch_iovec(b->nb, iov, (uint32_t)n);
 	msg.msg_name = &snl;
 	msg.msg_namelen = sizeof(snl);
-	msg.msg_iov = iov;
-	msg.msg_iovlen = (size_t)n;
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
 
 	/* The kernel refuses a datagram larger than the send buffer. */
 	sndbuf = sock_grow_buf(nl, true, b->bytes + 4096);
 	/* Without CAP_NET_ADMIN in the initial user namespace the buffers
 	 * stay capped by net.core.rmem_max (some 500 acks with the default
-	 * 208 KiB): then only errors and END are acknowledged, as nft does. */
+	 * 208 KiB): then only errors and END are acknowledged, as nft does.
+	 * The buffer grows all the same when only END asks for an ack: a
+	 * batch the kernel refuses may fail at many messages. */
 	need = b->nmsgs * KN_NL_ACK_COST + 65536;
-	ack_all = (size_t)sock_grow_buf(nl, false, need) >= need;
-	if (!ack_all)
+	ack_all = (size_t)sock_grow_buf(nl, false, need) >= need && !b->ack_end_only;
+	if (!ack_all && !b->ack_end_only)
 		batch_ack_errors_only(b);
 	nl->seq += (uint32_t)b->nmsgs;
 	nl->stats.messages = b->nmsgs;
@@ -2084,15 +2300,19 @@ batch_send(struct kn_nl *nl, struct batch *b)
 		goto out;
 	}
 	/* Without errors every message but BEGIN and END (acked since 6.10
-	 * only) must have been acknowledged. */
+	 * only) must have been acknowledged; or END, when only it asked. */
 	if (ack_all && st.nacks + 2 < b->nmsgs) {
 		ret = kn_errf(b->err, -EPROTO, "kernel acknowledged %zu of %zu messages", st.nacks,
 			      b->nmsgs);
 		goto out;
 	}
+	if (b->ack_end_only && !st.end_acked) {
+		ret = kn_errf(b->err, -EPROTO,
+			      "kernel did not acknowledge the end of the batch: outcome unknown");
+		goto out;
+	}
 	ret = 0;
 out:
-	free(iov);
 	return ret;
 }
 
@@ -2195,45 +2415,51 @@ batch_sets(struct batch *b, const struct kn_program *p)
 	qsort(b->sets, b->nsets, sizeof(*b->sets), set_ref_cmp);
 }
 
+/* Builds the full replacement of table p->table by p, as the top of this
+ * file shows it. */
+static int
+batch_build_full(struct batch *b, const struct kn_program *p)
+{
+	size_t i, j;
+	int ret;
+
+	batch_sets(b, p);
+	if ((ret = batch_begin_end(b, true)) < 0 ||
+	    (ret = put_table(b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0 ||
+	    (ret = put_table(b, NFT_MSG_DELTABLE, MSG_DELTABLE)) < 0 ||
+	    (ret = put_table(b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0)
+		return ret;
+	for (i = 0; i < p->nchains; i++) {
+		if ((ret = put_chain(b, p->chains[i])) < 0)
+			return ret;
+	}
+	/* Each set's elements right after it: the kernel finds a set by id
+	 * newest first (kernel_finds_new_sets_by_id()). */
+	for (i = 0; i < p->nsets; i++) {
+		if ((ret = put_set(b, p->sets[i], (uint32_t)i + 1)) < 0 ||
+		    (ret = put_elems(b, p->sets[i], (uint32_t)i + 1)) < 0)
+			return ret;
+	}
+	for (i = 0; i < p->nchains; i++) {
+		for (j = 0; j < p->chains[i]->nrules; j++) {
+			if ((ret = put_rule(b, p->chains[i], j)) < 0)
+				return ret;
+		}
+	}
+	return batch_begin_end(b, false);
+}
+
 int
 kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err)
 {
 	struct batch b;
-	size_t i, j;
 	int ret;
 
-	batch_init(&b, nl, p->table, err);
-	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
-	if (b.nb == NULL) {
-		ret = kn_errf(err, -ENOMEM, "batch: out of memory");
-		goto out;
-	}
-	batch_sets(&b, p);
-
-	if ((ret = batch_begin_end(&b, true)) < 0 ||
-	    (ret = put_table(&b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0 ||
-	    (ret = put_table(&b, NFT_MSG_DELTABLE, MSG_DELTABLE)) < 0 ||
-	    (ret = put_table(&b, NFT_MSG_NEWTABLE, MSG_TABLE)) < 0)
-		goto out;
-	for (i = 0; i < p->nchains; i++) {
-		if ((ret = put_chain(&b, p->chains[i])) < 0)
-			goto out;
-	}
-	for (i = 0; i < p->nsets; i++) {
-		if ((ret = put_set(&b, p->sets[i], (uint32_t)i + 1)) < 0)
-			goto out;
-	}
-	for (i = 0; i < p->nsets; i++) {
-		if ((ret = put_elems(&b, p->sets[i], (uint32_t)i + 1)) < 0)
-			goto out;
-	}
-	for (i = 0; i < p->nchains; i++) {
-		for (j = 0; j < p->chains[i]->nrules; j++) {
-			if ((ret = put_rule(&b, p->chains[i], j)) < 0)
-				goto out;
-		}
-	}
-	if ((ret = batch_begin_end(&b, false)) < 0)
+	memset(&nl->stats, 0, sizeof(nl->stats));
+	batch_init(&b, nl, p->table, nl->seq, err);
+	b.sets_by_id = nl->sets_by_id;
+	b.ack_end_only = nl->ack_end_only;
+	if ((ret = batch_build_full(&b, p)) < 0)
 		goto out;
 	batch_test_corrupt(&b);
 	ret = batch_send(nl, &b);
@@ -2241,7 +2467,7 @@ kn_nl_apply(struct kn_nl *nl, const struct kn_program *p, struct kn_err *err)
 	if (ret == 0)
 		stale_clear(nl);
 out:
-	batch_free(&b);
+	batch_free(&b, nl);
 	return ret;
 }
 
@@ -2308,6 +2534,18 @@ plan_build(struct batch *b, const struct kn_plan *plan)
 	return 0;
 }
 
+/* Builds the batch of a plan that changes something. */
+static int
+batch_build_plan(struct batch *b, const struct kn_plan *plan)
+{
+	int ret;
+
+	batch_sets(b, plan->new);
+	if ((ret = batch_begin_end(b, true)) < 0 || (ret = plan_build(b, plan)) < 0)
+		return ret;
+	return batch_begin_end(b, false);
+}
+
 /* Sends a plan from the program in the kernel to new. */
 static int
 commit_plan(struct kn_nl *nl, const struct kn_program *new, const struct kn_plan *plan,
@@ -2316,18 +2554,14 @@ commit_plan(struct kn_nl *nl, const struct kn_program *new, const struct kn_plan
 	struct batch b;
 	int ret = 0;
 
-	batch_init(&b, nl, new->table, err);
+	memset(&nl->stats, 0, sizeof(nl->stats));
+	batch_init(&b, nl, new->table, nl->seq, err);
+	b.sets_by_id = nl->sets_by_id;
+	b.ack_end_only = nl->ack_end_only;
 	/* Nothing changed: nothing to send. */
 	if (kn_plan_empty(plan))
 		goto out;
-	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
-	if (b.nb == NULL) {
-		ret = kn_errf(err, -ENOMEM, "batch: out of memory");
-		goto out;
-	}
-	batch_sets(&b, new);
-	if ((ret = batch_begin_end(&b, true)) < 0 || (ret = plan_build(&b, plan)) < 0 ||
-	    (ret = batch_begin_end(&b, false)) < 0)
+	if ((ret = batch_build_plan(&b, plan)) < 0)
 		goto out;
 	batch_test_corrupt(&b);
 	ret = batch_send(nl, &b);
@@ -2343,7 +2577,7 @@ out:
 		nl->stats.incremental = true;
 		nl->stats.plan = plan->st;
 	}
-	batch_free(&b);
+	batch_free(&b, nl);
 	return ret;
 }
 
@@ -2395,17 +2629,44 @@ kn_nl_commit_delta(struct kn_nl *nl, const struct kn_program *p, const struct kn
 }
 
 int
+kn_nl_build(const struct kn_program *old, const struct kn_program *new, uint32_t seq,
+	    bool sets_by_id, void **ret_buf, size_t *ret_len, struct kn_err *err)
+{
+	struct kn_plan *plan = NULL;
+	struct batch b;
+	int ret = 0;
+
+	batch_init(&b, NULL, new->table, seq, err);
+	b.sets_by_id = sets_by_id;
+	if (old != NULL) {
+		ret = kn_plan_diff(old, new, NULL, &plan, err);
+		if (ret == -ENOTSUP)
+			old = NULL;
+		else if (ret < 0 || kn_plan_empty(plan))
+			goto out;
+	}
+	ret = old == NULL ? batch_build_full(&b, new) : batch_build_plan(&b, plan);
+out:
+	if (ret == 0) {
+		/* The caller takes the buffer. */
+		*ret_buf = b.buf;
+		*ret_len = b.bytes;
+		b.buf = NULL;
+	}
+	batch_free(&b, NULL);
+	kn_plan_free(plan);
+	return ret;
+}
+
+int
 kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err)
 {
 	struct batch b;
 	int ret;
 
-	batch_init(&b, nl, table, err);
-	b.nb = nftnl_batch_alloc(KN_NL_PAGE, KN_NL_PAGE_OVERRUN);
-	if (b.nb == NULL) {
-		ret = kn_errf(err, -ENOMEM, "batch: out of memory");
-		goto out;
-	}
+	memset(&nl->stats, 0, sizeof(nl->stats));
+	batch_init(&b, nl, table, nl->seq, err);
+	b.ack_end_only = nl->ack_end_only;
 	if ((ret = batch_begin_end(&b, true)) < 0 ||
 	    (ret = put_table(&b, NFT_MSG_DELTABLE, MSG_DELTABLE)) < 0 ||
 	    (ret = batch_begin_end(&b, false)) < 0)
@@ -2414,6 +2675,6 @@ kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err)
 	if (ret == -ENOENT)
 		ret = 0;
 out:
-	batch_free(&b);
+	batch_free(&b, nl);
 	return ret;
 }

@@ -22,7 +22,7 @@
  *	full_sync n=40 median_ms=26.1 p99_ms=29.1 min_ms=24.4 max_ms=29.1 messages=1291
  *		  bytes=1002216 cpu_user_ms=7.8 cpu_sys_ms=14.4
  *	compile n=40 median_ms=...
- *	netlink n=40 median_ms=...
+ *	netlink n=40 median_ms=... cpu_user_ms=... cpu_sys_ms=...
  *	nft n=40 median_ms=... cpu_user_ms=... cpu_sys_ms=...
  *	event n=200 median_ms=... p99_ms=... name=pod-add mode=plan messages=8 bytes=1196
  *	      changed=1 compile_median_ms=... plan_median_ms=...
@@ -274,12 +274,14 @@ cur(const struct bench *b)
 }
 
 /* Compiles the whole store and replaces the table with it, as the daemon
- * does at start.  *compile_ms gets the compile's share. */
+ * does at start.  *compile_ms gets the compile's share; nl_cpu, unless
+ * NULL, accumulates the user and system CPU time of kn_nl_apply. */
 static int
-full_sync(struct bench *b, double *compile_ms, struct kn_compile_stats *st)
+full_sync(struct bench *b, double *compile_ms, double nl_cpu[2], struct kn_compile_stats *st)
 {
 	struct kn_compiler *cc = NULL;
 	struct kn_program *p = NULL;
+	struct rusage ru0, ru1;
 	struct kn_err err;
 	double t0;
 	int r;
@@ -291,7 +293,13 @@ full_sync(struct bench *b, double *compile_ms, struct kn_compile_stats *st)
 		cc = kn_compiler_new(b->s, &b->copts, st);
 	if (compile_ms)
 		*compile_ms = now_ms() - t0;
+	getrusage(RUSAGE_SELF, &ru0);
 	r = kn_nl_apply(b->nl, cc ? kn_compiler_program(cc) : p, &err);
+	getrusage(RUSAGE_SELF, &ru1);
+	if (nl_cpu) {
+		nl_cpu[0] += tv_ms(&ru1.ru_utime, &ru0.ru_utime);
+		nl_cpu[1] += tv_ms(&ru1.ru_stime, &ru0.ru_stime);
+	}
 	if (r < 0) {
 		fprintf(stderr, "bench_sync: apply: %s\n", err.msg);
 		kn_compiler_free(cc);
@@ -564,7 +572,7 @@ main(int argc, char **argv)
 	struct kn_compile_stats st;
 	struct kn_nl_stats ns;
 	struct samples full = {0}, comp = {0}, nl = {0}, nft = {0};
-	double cpu[2] = {0, 0}, nft_cpu[2] = {0, 0}; /* user, sys */
+	double cpu[2] = {0, 0}, nft_cpu[2] = {0, 0}, nl_cpu[2] = {0, 0}; /* user, sys */
 	struct kn_err err;
 	const char *events = NULL, *nft_file = NULL;
 	int repeats = DEFAULT_REPEATS, warmup = DEFAULT_WARMUP, ev_repeats = DEFAULT_EVENT_REPEATS;
@@ -641,7 +649,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "bench_sync: %s\n", err.msg);
 		return 1;
 	}
-	if (full_sync(&b, NULL, &st) < 0)
+	if (full_sync(&b, NULL, NULL, &st) < 0)
 		return 1;
 	kn_nl_get_stats(b.nl, &ns);
 	printf("program local_pods=%zu isolated_ingress=%zu isolated_egress=%zu policies=%zu "
@@ -657,7 +665,7 @@ main(int argc, char **argv)
 
 		getrusage(RUSAGE_SELF, &ru0);
 		t0 = now_ms();
-		if (full_sync(&b, &cms, NULL) < 0)
+		if (full_sync(&b, &cms, i >= warmup ? nl_cpu : NULL, NULL) < 0)
 			return 1;
 		ms = now_ms() - t0;
 		getrusage(RUSAGE_SELF, &ru1);
@@ -693,7 +701,10 @@ main(int argc, char **argv)
 		samples_print(&comp, "compile");
 		printf("\n");
 		samples_print(&nl, "netlink");
-		printf("\n");
+		/* kn_nl_apply alone: building the batch (user) and the
+		 * kernel's transaction (sys). */
+		printf(" cpu_user_ms=%.3f cpu_sys_ms=%.3f\n", nl_cpu[0] / repeats,
+		       nl_cpu[1] / repeats);
 		if (nft_file) {
 			samples_print(&nft, "nft");
 			printf(" cpu_user_ms=%.3f cpu_sys_ms=%.3f\n", nft_cpu[0] / repeats,

@@ -388,6 +388,37 @@ rejected_keeps_ruleset_cleanup()
 	ns_cleanup
 }
 
+atf_test_case older_kernel_paths cleanup
+older_kernel_paths_head()
+{
+	common_head "As for kernels before 6.10 and 6.11 (an ack for every message, element lists that name their set): the same table, and a rejected batch still names its object"
+}
+older_kernel_paths_body()
+{
+	require_nftctl
+	fixture full.yaml
+	ns_new 1
+	a=$NS
+	ns_new 2
+	b=$NS
+	# The test hooks of src/nft/netlink.c; this kernel has both features.
+	export KN_TEST_ACK_EVERY_MESSAGE=1 KN_TEST_SETS_BY_NAME=1
+	load_text "$a" "$FIXTURE"
+	load_netlink "$b" "$FIXTURE"
+	compare "$a" "$b" "full.yaml, as for older kernels"
+	snapshot "$b" before
+	fail_apply "$b" -1 "$FIXTURE"
+	grep -Eq "rule [0-9]+ of chain .*: No such file or directory" stderr ||
+		atf_fail "the error does not name the last rule"
+	snapshot "$b" after
+	same "the ruleset after a rejected batch" before.nft after.nft
+	unset KN_TEST_ACK_EVERY_MESSAGE KN_TEST_SETS_BY_NAME
+}
+older_kernel_paths_cleanup()
+{
+	ns_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case netlink_equals_text
@@ -395,4 +426,5 @@ atf_init_test_cases()
 	atf_add_test_case apply_replaces
 	atf_add_test_case flush_only_ours
 	atf_add_test_case rejected_keeps_ruleset
+	atf_add_test_case older_kernel_paths
 }

@@ -193,7 +193,12 @@ if "empty" not in muts:
         ports = [{"port": "http"}, {"port": 8443}]
         if "policy_edit" in muts and ns == "ns1":
             ports = [{"port": "http"}, {"port": 8443}, {"port": 7000, "endPort": 7010, "protocol": "UDP"}]
-        rules = [{"from": [{"podSelector": {"matchLabels": {"app": "app0"}}}], "ports": ports}]
+        if "port_range" in muts and ns == "ns1":
+            ports = ports + [{"port": 7000, "endPort": 7010}]
+        peers = [{"podSelector": {"matchLabels": {"app": "app0"}}}]
+        if "peer_block" in muts and ns == "ns1":
+            peers.append({"ipBlock": {"cidr": "172.20.0.0/16"}})
+        rules = [{"from": peers, "ports": ports}]
         if "policy_edit" in muts and ns == "ns1":
             rules.append({"from": [{"ipBlock": {"cidr": "172.16.0.0/12"}}]})
         items.append(netpol(ns, "same-app", {"podSelector": {"matchLabels": {"app": "app0"}},
@@ -430,6 +435,79 @@ recreated_objects_cleanup()
 	ns_cleanup
 }
 
+# set_block FILE NAME: the definition of set NAME in listing FILE.
+set_block()
+{
+	awk -v name="$2" '$1 == "set" && $2 == name { on = 1 } on { print } on && /^\t}$/ { exit }' "$1"
+}
+
+# check_sets NS INTERVAL WHAT: in NS, the IPv4 peer set of ns1's
+# same-app rule is an interval set holding the ipBlock (INTERVAL yes) or
+# a plain set of pod addresses (no), and so is its port set, with the
+# range 7000-7010 or with single ports only; the IPv6 peer set is always
+# plain.
+check_sets()
+{
+	snapshot "$1" check
+	set_block check.nft np/ns1/same-app/ingress/0/peers-v4 >v4.txt
+	set_block check.nft np/ns1/same-app/ingress/0/peers-v6 >v6.txt
+	set_block check.nft np/ns1/same-app/ingress/0/ports >ports.txt
+	cat v4.txt v6.txt ports.txt
+	[ -s v4.txt ] && [ -s v6.txt ] && [ -s ports.txt ] || atf_fail "$3: the sets are not listed"
+	grep -q 'tcp \. 8443' ports.txt || atf_fail "$3: port 8443 is not in the port set"
+	grep -q 'flags interval' v6.txt && atf_fail "$3: the IPv6 peer set has flags interval"
+	grep -q '10\.1\.0\.11' v4.txt || atf_fail "$3: pod p1 is not in the IPv4 peer set"
+	if [ "$2" = yes ]; then
+		grep -q 'flags interval' v4.txt || atf_fail "$3: the IPv4 peer set is not an interval set"
+		grep -q '172\.20\.0\.0/16' v4.txt || atf_fail "$3: the ipBlock is not in the set"
+		grep -q 'flags interval' ports.txt || atf_fail "$3: the port set is not an interval set"
+		grep -q 'tcp \. 7000-7010' ports.txt || atf_fail "$3: the port range is not in the set"
+	else
+		grep -q 'flags interval' v4.txt && atf_fail "$3: the IPv4 peer set has flags interval"
+		grep -q '172\.20\.' v4.txt && atf_fail "$3: the ipBlock is still in the set"
+		grep -q 'flags interval' ports.txt && atf_fail "$3: the port set has flags interval"
+		grep -q '7000' ports.txt && atf_fail "$3: the port range is still in the set"
+	fi
+	return 0
+}
+
+atf_test_case set_type_change cleanup
+set_type_change_head()
+{
+	common_head "An ipBlock and a port range added to a rule turn its peer and port sets into interval sets, and back, in one incremental commit each"
+}
+set_type_change_body()
+{
+	require_tools
+	ns_new 1
+	ns=$NS
+	ns_new 2
+	ref=$NS
+	# Pod peers and single ports give plain sets; with the ipBlock and
+	# the endPort the IPv4 peer set and the port set hold ranges and
+	# must be interval sets: each is deleted and created again under
+	# its name, the chain whose rules use them rewritten around them.
+	gen a.json 100 ""
+	gen b.json 100 "peer_block,port_range"
+	full "$ns" a.json
+	check_sets "$ns" no "podSelector and single ports"
+	nlupdate "$ns" --from a.json b.json || atf_fail "adding the ranges: $(cat stderr)"
+	grep -Eq "^step 1 incremental: .*sets \+2 -2, chains \+0 -0, flushed 1, " nlupdate.out ||
+		atf_fail "adding the ranges did not re-create exactly two sets: $(cat nlupdate.out)"
+	check_sets "$ns" yes "ranges added"
+	equal_to_full "$ns" "$ref" b.json "ranges added"
+
+	nlupdate "$ns" --from b.json a.json || atf_fail "removing the ranges: $(cat stderr)"
+	grep -Eq "^step 1 incremental: .*sets \+2 -2, chains \+0 -0, flushed 1, " nlupdate.out ||
+		atf_fail "removing the ranges did not re-create exactly two sets: $(cat nlupdate.out)"
+	check_sets "$ns" no "ranges removed"
+	equal_to_full "$ns" "$ref" a.json "ranges removed"
+}
+set_type_change_cleanup()
+{
+	ns_cleanup
+}
+
 atf_test_case deferred_chain_delete cleanup
 deferred_chain_delete_head()
 {
@@ -570,6 +648,7 @@ atf_init_test_cases()
 	atf_add_test_case batch_size_independent_of_cluster
 	atf_add_test_case rejected_keeps_previous
 	atf_add_test_case recreated_objects
+	atf_add_test_case set_type_change
 	atf_add_test_case deferred_chain_delete
 	atf_add_test_case incremental_compiler
 }

@@ -463,6 +463,63 @@ ATF_TC_BODY(ip_block_host_bits_and_overlap, tc)
 	kn_store_free(s);
 }
 
+ATF_TC_WITHOUT_HEAD(peer_sets_interval_only_with_blocks);
+ATF_TC_BODY(peer_sets_interval_only_with_blocks, tc)
+{
+	/* Pod peers and single ports are plain hash sets.  Only an
+	 * ipBlock brings address ranges, and only into the set of its own
+	 * family; only endPort or a protocol without port bring port
+	 * ranges. */
+	struct kn_store *s = model_with("apiVersion: networking.k8s.io/v1\n"
+					"kind: NetworkPolicy\n"
+					"metadata: {name: p, namespace: x}\n"
+					"spec:\n"
+					"  podSelector: {matchLabels: {pod: a}}\n"
+					"  ingress:\n"
+					"  - from: [{podSelector: {}}]\n"
+					"    ports: [{port: 80}]\n"
+					"  - from:\n"
+					"    - podSelector: {}\n"
+					"    - ipBlock: {cidr: 10.9.0.0/16}\n"
+					"  - from:\n"
+					"    - ipBlock: {cidr: 10.9.0.0/16}\n"
+					"    - ipBlock: {cidr: 'fd09::/64'}\n"
+					"  - ports: [{port: 81}, {port: 80, endPort: 90}]\n"
+					"  - ports: [{port: 81}, {protocol: UDP}]\n"
+					"  - ports: [{port: 81}, {port: 82}, {port: 81}]\n");
+	struct kn_compile_opts o = {.node = "node1"};
+	struct kn_program *p = kn_compile(s, &o, NULL);
+	static const struct {
+		const char *name;
+		bool interval;
+	} want[] = {
+		{"np/x/p/ingress/0/peers-v4", false}, {"np/x/p/ingress/0/peers-v6", false},
+		{"np/x/p/ingress/0/ports", false},    {"np/x/p/ingress/1/peers-v4", true},
+		{"np/x/p/ingress/1/peers-v6", false}, {"np/x/p/ingress/2/peers-v4", true},
+		{"np/x/p/ingress/2/peers-v6", true},  {"np/x/p/ingress/3/ports", true},
+		{"np/x/p/ingress/4/ports", true},     {"np/x/p/ingress/5/ports", false},
+	};
+	const struct kn_set *ports;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		const struct kn_set *set = kn_program_find_set(p, want[i].name);
+
+		ATF_REQUIRE_MSG(set != NULL, "no set %s", want[i].name);
+		ATF_CHECK_MSG(set->interval == want[i].interval, "%s: interval %d, want %d",
+			      want[i].name, set->interval, want[i].interval);
+	}
+	/* The hash set holds every pod of x, each address once. */
+	ATF_CHECK_EQ(kn_program_find_set(p, "np/x/p/ingress/0/peers-v4")->nelems, 3);
+	/* Ranges are merged in an interval set (81 lies in 80-90); single
+	 * ports stay apart in a plain one, each once. */
+	ATF_CHECK_EQ(kn_program_find_set(p, "np/x/p/ingress/3/ports")->nelems, 1);
+	ports = kn_program_find_set(p, "np/x/p/ingress/5/ports");
+	ATF_REQUIRE_EQ(ports->nelems, 2);
+	ATF_CHECK(ports->elems[0].port == 81 && ports->elems[1].port == 82);
+	kn_program_free(p);
+	kn_store_free(s);
+}
+
 ATF_TC_WITHOUT_HEAD(other_namespace_unaffected);
 ATF_TC_BODY(other_namespace_unaffected, tc)
 {
@@ -750,6 +807,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, policies_are_additive);
 	ATF_TP_ADD_TC(tp, ip_block_except);
 	ATF_TP_ADD_TC(tp, ip_block_host_bits_and_overlap);
+	ATF_TP_ADD_TC(tp, peer_sets_interval_only_with_blocks);
 	ATF_TP_ADD_TC(tp, other_namespace_unaffected);
 	ATF_TP_ADD_TC(tp, established_and_nd_pass);
 	ATF_TP_ADD_TC(tp, own_node_always_allowed);

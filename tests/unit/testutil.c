@@ -10,6 +10,7 @@
 #include "jsonrd.h"
 #include "manifest.h"
 #include "testutil.h"
+#include "util.h"
 
 struct lenient {
 	struct kn_store *s;
@@ -62,6 +63,23 @@ load_cb(void *arg, json_t *obj, const char *where)
 	}
 	kn_store_put(l->s, &o);
 	return 0;
+}
+
+char *
+tu_read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	struct strbuf sb;
+	char buf[4096];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	strbuf_init(&sb, 0);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(&sb, buf, n);
+	fclose(f);
+	return strbuf_steal(&sb);
 }
 
 size_t

@@ -17,6 +17,9 @@ void tu_load(struct kn_store *s, const char *text);
  * last error message in err (may be NULL). */
 size_t tu_load_lenient(struct kn_store *s, const char *text, char *err, size_t errlen);
 
+/* The contents of a file, NUL-terminated (free() it), or NULL. */
+char *tu_read_file(const char *path);
+
 /* The model: namespaces x, y, z (label ns=<name>), pods a, b, c in each
  * (label pod=<name>), containers ports serve-80-tcp, serve-80-udp,
  * serve-81-tcp, serve-81-udp.  Pods a and b run on node1, c on node2.

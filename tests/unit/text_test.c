@@ -16,23 +16,6 @@
 #include "nft_text.h"
 #include "testutil.h"
 
-static char *
-read_all(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	struct strbuf sb;
-	char buf[4096];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	strbuf_init(&sb, 0);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(&sb, buf, n);
-	fclose(f);
-	return strbuf_steal(&sb);
-}
-
 static void
 check_golden(const char *name)
 {
@@ -45,7 +28,7 @@ check_golden(const char *name)
 
 	snprintf(in, sizeof(in), "%s/tests/golden/%s.yaml", KN_TOP_SRCDIR, name);
 	snprintf(out, sizeof(out), "%s/tests/golden/%s.nft", KN_TOP_SRCDIR, name);
-	text = read_all(in);
+	text = tu_read_file(in);
 	ATF_REQUIRE_MSG(text != NULL, "cannot read %s", in);
 	tu_load(s, text);
 	free(text);
@@ -59,7 +42,7 @@ check_golden(const char *name)
 		fputs(strbuf_str(&sb), f);
 		fclose(f);
 	}
-	want = read_all(out);
+	want = tu_read_file(out);
 	ATF_REQUIRE_MSG(want != NULL, "cannot read %s (KN_UPDATE_GOLDEN=1 creates it)", out);
 	if (strcmp(want, strbuf_str(&sb)) != 0) {
 		fprintf(stderr, "--- got:\n%s", strbuf_str(&sb));
