@@ -461,7 +461,7 @@ add_named_for_pod(const struct kn_np_rule *rule, const struct kn_pod *pod, struc
 bool
 np_rule_has_ip_block(const struct kn_np_rule *rule)
 {
-	return rule_has_ip_block(rule);
+	return rule_has_ip_block(rule, 0);
 }
 
 bool
