@@ -883,7 +883,7 @@ rpm_body()
 /usr/share/doc/kube-nftd/design.md
 /usr/share/doc/kube-nftd/ruleset.md
 /usr/share/licenses/kube-nftd
-/usr/share/licenses/kube-nftd/copyright
+/usr/share/licenses/kube-nftd/COPYING
 EOF
 	grep '^/usr/share/man/' files | sed 's/\.gz$//' >man.base
 	printf '%s\n' /usr/share/man/man5/kube-nftd.conf.5 /usr/share/man/man8/kube-nftctl.8 \
