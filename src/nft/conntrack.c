@@ -16,6 +16,8 @@
 #include <time.h>
 
 #include <arpa/inet.h>
+#include <sys/socket.h>
+
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nfnetlink_conntrack.h>
@@ -278,8 +280,8 @@ kn_ct_revoke(const struct kn_guard_revocation *rv, struct kn_ct_stats *stats, st
 
 	if (rv->nsrcs == 0 || rv->ndsts == 0)
 		goto out;
-	dump = mnl_socket_open(NETLINK_NETFILTER);
-	c.del = mnl_socket_open(NETLINK_NETFILTER);
+	dump = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	c.del = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (!dump || !c.del || mnl_socket_bind(dump, 0, MNL_SOCKET_AUTOPID) < 0 ||
 	    mnl_socket_bind(c.del, 0, MNL_SOCKET_AUTOPID) < 0) {
 		r = kn_errf(err, -errno, "conntrack socket: %s", strerror(errno));

@@ -176,7 +176,7 @@ kn_mon_open(const char *table, uint32_t self_portid, struct kn_err *err)
 	int fd;
 
 	m->buf = xmalloc(KN_MON_RECV_BUF);
-	m->sock = mnl_socket_open(NETLINK_NETFILTER);
+	m->sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (m->sock == NULL) {
 		kn_errf(err, -errno, "netlink monitor socket: %s", strerror(errno));
 		goto fail;

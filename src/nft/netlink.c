@@ -312,7 +312,7 @@ kn_nl_open(struct kn_err *err)
 	int fd;
 
 	nl = xcalloc(1, sizeof(*nl));
-	nl->sock = mnl_socket_open(NETLINK_NETFILTER);
+	nl->sock = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
 	if (nl->sock == NULL) {
 		kn_errf(err, -errno, "netlink socket: %s", strerror(errno));
 		goto fail;
