@@ -502,7 +502,7 @@ run_event(struct bench *b, const char *path, const char *name, int repeats)
 		       ns.incremental ? "plan" : "full", ns.messages, ns.bytes, changed);
 		qsort(comp.v, comp.n, sizeof(*comp.v), dbl_cmp);
 		qsort(plan.v, plan.n, sizeof(*plan.v), dbl_cmp);
-		printf(" compile_median_ms=%.3f plan_median_ms=%.3f\n", median(&comp),
+		printf(" compile_median_ms=%.4f plan_median_ms=%.4f\n", median(&comp),
 		       median(&plan));
 		fflush(stdout);
 	}
