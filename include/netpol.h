@@ -49,9 +49,12 @@ struct kn_program *kn_compile(struct kn_store *s, const struct kn_compile_opts *
  * and returns what it changed (program.h), valid until the next update.
  * The program is always the one kn_compile would give for the store.
  * opts is copied, except the strings of guard_bootstrap, which must
- * outlive the compiler.  kn_compiler_free leaves the journal running (a
- * new compiler, made before the old one is freed, reads it); it keeps at
- * most KN_COMPILER_MAX_CHANGES objects. */
+ * outlive the compiler.  kn_compiler_free leaves the journal running; it
+ * keeps at most KN_COMPILER_MAX_CHANGES objects.  kn_compiler_new starts
+ * the journal afresh, which frees the old versions an existing compiler
+ * points at: from then on that compiler's program may be read (the daemon
+ * compares it with the new one), and the compiler freed, but never
+ * updated again. */
 struct kn_compiler;
 
 /* The most changed objects an update handles one by one: past this, one

@@ -648,6 +648,10 @@ commit_now(struct daemon *d)
 		log_notice("commit succeeded after %llu failed attempt%s",
 			   (unsigned long long)d->st.failing, d->st.failing == 1 ? "" : "s");
 	d->st.failing = 0;
+	/* A commit that succeeded while a retry was pending (a SIGHUP)
+	 * ends the backoff: the retry would hold every change back and
+	 * replace the table once more. */
+	kn_timer_disarm(d->retry);
 	d->backoff_ms = 0;
 	d->full_resync = false;
 	d->tamper_warned = d->lost_warned = false;

@@ -125,8 +125,10 @@
 /* Socket buffers set at open time; grown per batch when needed. */
 #define KN_NL_BUF_DEFAULT (4 * 1024 * 1024)
 
-/* Every message asks for an ack, and each ack is an skb of its own,
- * queued on our socket before sendmsg() returns: a 36-byte capped ack
+/* On kernels before 6.10 every message asks for an ack; on any kernel a
+ * refused batch is acknowledged per failing message, which may be all of
+ * them.  Each ack is an skb of its own, queued on our socket before
+ * sendmsg() returns, and the buffer is sized for that worst case: a 36-byte capped ack
  * takes 768 to 896 bytes of receive buffer (skb truesize, measured on
  * 6.18), and an overflowing queue drops acks (ENOBUFS).  We count 1 KiB
  * per ack; the kernel doubles what we ask for. */

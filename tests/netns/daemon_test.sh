@@ -552,6 +552,46 @@ commit_failure_retried_cleanup()
 	kn_cleanup
 }
 
+atf_test_case reload_ends_backoff cleanup
+reload_ends_backoff_head()
+{
+	common_head "A SIGHUP that commits while a retry is pending ends the backoff"
+}
+reload_ends_backoff_body()
+{
+	cluster_start x/a x/b x/c y/a
+	node=$(kn_node_netns 1)
+	ip netns exec "$node" nft -s list table inet $TABLE >old.nft ||
+		atf_fail "cannot list the table"
+	ip netns exec "$node" "$KN_PYTHON" "$KN_NETNS_DIR/owner.py" $TABLE old.nft \
+		owner.ready 120 >owner.log 2>&1 &
+	owner=$!
+	echo "$owner owner" >>"$KN_WORKDIR/kn.pids"
+	wait_until 10 "the owner did not take the table: $(cat owner.log)" test -s owner.ready
+	deny_x
+	publish deny.json deny.json
+	# Three attempts fail: the next retry is 4 s away.
+	wait_until 10 "node1: fewer than 3 failed commits" at_least 1 failures 3
+	kill "$owner"
+	wait "$owner"
+	c=$(commits 1)
+	kill -HUP "$(cat daemon1.pid)"
+	wait_commits 1 $((c + 1))
+	# The reload committed: the retry is off, and a change is committed
+	# after the debounce, not when the stale retry would have fired.
+	rm dir1/deny.json
+	wait_until 2 "node1: the change waited for a retry" at_least 1 commits $((c + 2))
+	sleep 4
+	grep -q '^kube_nftd_resyncs_total{reason="failure"} 0$' metrics1.prom ||
+		atf_fail "a retry after the reload: $(grep resyncs metrics1.prom; cat daemon1.log)"
+	kill -TERM "$(cat daemon1.pid)"
+	wait "$(cat daemon1.pid)" || atf_fail "kube-nftd exited with an error: $(cat daemon1.log)"
+}
+reload_ends_backoff_cleanup()
+{
+	kn_cleanup
+}
+
 # x admits only y; x/a, x/b, y/a and z/a on node1, x/c on node2.
 FROM_Y_TABLE='
      x/a x/b x/c y/a z/a
@@ -738,6 +778,7 @@ atf_init_test_cases()
 	atf_add_test_case signals_status_metrics
 	atf_add_test_case bad_options
 	atf_add_test_case commit_failure_retried
+	atf_add_test_case reload_ends_backoff
 	atf_add_test_case tampering_undone
 	atf_add_test_case lost_notifications_resync
 }
