@@ -137,6 +137,20 @@ publish()
 	done
 }
 
+# take_table: another process (pid in $owner) takes node1's table over,
+# rules and all, as its owner (NFT_TABLE_F_OWNER): the kernel refuses
+# every change to it from any other socket.  Needs $node.
+take_table()
+{
+	ip netns exec "$node" nft -s list table inet $TABLE >old.nft ||
+		atf_fail "cannot list the table"
+	ip netns exec "$node" "$KN_PYTHON" "$KN_NETNS_DIR/owner.py" $TABLE old.nft \
+		owner.ready 120 >owner.log 2>&1 &
+	owner=$!
+	echo "$owner owner" >>"$KN_WORKDIR/kn.pids"
+	wait_until 10 "the owner did not take the table: $(cat owner.log)" test -s owner.ready
+}
+
 deny_x()
 {
 	kn_netpol x deny '{"podSelector":{},"policyTypes":["Ingress"]}' >deny.json
@@ -468,15 +482,8 @@ commit_failure_retried_body()
 	node=$(kn_node_netns 1)
 
 	# Another process takes node1's table over, rules and all, as its
-	# owner (NFT_TABLE_F_OWNER): the kernel refuses every change to it
-	# from any other socket, so the daemon's commits fail with EPERM.
-	ip netns exec "$node" nft -s list table inet $TABLE >old.nft ||
-		atf_fail "cannot list the table"
-	ip netns exec "$node" "$KN_PYTHON" "$KN_NETNS_DIR/owner.py" $TABLE old.nft \
-		owner.ready 120 >owner.log 2>&1 &
-	owner=$!
-	echo "$owner owner" >>"$KN_WORKDIR/kn.pids"
-	wait_until 10 "the owner did not take the table: $(cat owner.log)" test -s owner.ready
+	# owner: the daemon's commits fail with EPERM.
+	take_table
 	# (nft 1.0.6 prints an owned table's flags as garbage in JSON: the
 	# text listing only.)
 	ip netns exec "$node" nft -s list table inet $TABLE >held.nft
@@ -561,13 +568,7 @@ reload_ends_backoff_body()
 {
 	cluster_start x/a x/b x/c y/a
 	node=$(kn_node_netns 1)
-	ip netns exec "$node" nft -s list table inet $TABLE >old.nft ||
-		atf_fail "cannot list the table"
-	ip netns exec "$node" "$KN_PYTHON" "$KN_NETNS_DIR/owner.py" $TABLE old.nft \
-		owner.ready 120 >owner.log 2>&1 &
-	owner=$!
-	echo "$owner owner" >>"$KN_WORKDIR/kn.pids"
-	wait_until 10 "the owner did not take the table: $(cat owner.log)" test -s owner.ready
+	take_table
 	deny_x
 	publish deny.json deny.json
 	# Three attempts fail: the next retry is 4 s away.

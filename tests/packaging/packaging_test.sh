@@ -251,6 +251,16 @@ has_table()
 
 # ------------------------------------------------------------ version
 
+# machine_wide: the case changes machine-wide state (the user kube-nftd,
+# an installed unit, the package): it waits until no other such case
+# runs (kyua runs cases in parallel; its exclusive cases are not
+# available to ATF programs).  The lock goes with the body's process.
+machine_wide()
+{
+	exec 9>/run/lock/kube-nftd-packaging-tests.lock
+	flock 9 || atf_fail "cannot take the packaging tests' lock"
+}
+
 atf_test_case version
 version_head()
 {
@@ -435,6 +445,7 @@ systemd_live_head()
 }
 systemd_live_body()
 {
+	machine_wide
 	need systemd-analyze systemd
 	need nft nftables
 	need python3 python3
@@ -615,6 +626,7 @@ file_capability_head()
 }
 file_capability_body()
 {
+	machine_wide
 	need setcap libcap2-bin
 	need setpriv util-linux
 	need nft nftables
@@ -699,6 +711,7 @@ deb_head()
 }
 deb_body()
 {
+	machine_wide
 	if dpkg-query -W -f='${Status}' kube-nftd 2>/dev/null | grep -q 'ok installed'; then
 		atf_skip "kube-nftd is installed on this machine; not touching it"
 	fi
