@@ -17,6 +17,8 @@ void *xcalloc(size_t nmemb, size_t n);
 void *xrealloc(void *p, size_t n);
 void *xreallocarray(void *p, size_t nmemb, size_t n);
 char *xstrdup(const char *s);
+/* Equal strings, or both NULL. */
+bool str_eq(const char *a, const char *b);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -929,12 +929,6 @@ elem_lower(const struct kn_set *s, const struct kn_addr *a)
 	return lo;
 }
 
-static bool
-str_eq(const char *a, const char *b)
-{
-	return a && b ? strcmp(a, b) == 0 : a == b;
-}
-
 static int
 addr_cmp_void(const void *a, const void *b)
 {

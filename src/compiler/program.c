@@ -317,14 +317,6 @@ kn_rule_set_log(struct kn_rule *r, uint16_t group, const char *prefix)
 }
 
 static bool
-str_eq(const char *a, const char *b)
-{
-	if (!a || !b)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
-static bool
 set_equal(const struct kn_set *a, const struct kn_set *b)
 {
 	if (!str_eq(a->name, b->name) || !str_eq(a->comment, b->comment) || a->key != b->key ||

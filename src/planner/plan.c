@@ -40,14 +40,6 @@
 
 #define NONE SIZE_MAX
 
-static bool
-str_eq(const char *a, const char *b)
-{
-	if (a == NULL || b == NULL)
-		return a == b;
-	return strcmp(a, b) == 0;
-}
-
 /* ---------------------------------------------------------------- names */
 
 /* Open addressing, linear probing, at most half full. */

@@ -53,6 +53,14 @@ xreallocarray(void *p, size_t nmemb, size_t n)
 	return xrealloc(p, nmemb * n);
 }
 
+bool
+str_eq(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 char *
 xstrdup(const char *s)
 {
