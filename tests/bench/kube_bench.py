@@ -38,6 +38,9 @@ import sys
 import time
 import urllib.parse
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from report import mb, ms, table, verdict  # noqa: E402  (the table of scripts/bench)
+
 BEGIN = "<!-- kube-bench:begin -->"
 END = "<!-- kube-bench:end -->"
 
@@ -121,22 +124,6 @@ def p99(xs):
     if not xs:
         return None
     return xs[max(0, math.ceil(0.99 * len(xs)) - 1)]
-
-
-def ms(v):
-    if v is None:
-        return "-"
-    if v < 10:
-        return "%.2f ms" % v
-    return "%.1f ms" % v if v < 100 else "%.0f ms" % v
-
-
-def mb(kb):
-    return "-" if kb is None else "%.1f MB" % (kb / 1024.0)
-
-
-def verdict(ok):
-    return "-" if ok is None else ("meets" if ok else "**misses**")
 
 
 COMMIT_RE = re.compile(r"commit started at ([0-9.]+), acknowledged at ([0-9.]+)")
@@ -286,16 +273,6 @@ def build(d):
                      verdict(median(hwm) <= 40 * 1024)))
         rows.append(("- RSS after the first commit (VmRSS)", mb(median(rss)), "", "", ""))
     return m, rows
-
-
-def table(rows):
-    head = ("Metric", "Median", "p99", "Target", "Verdict")
-    w = [max(len(r[i]) for r in rows + [head]) for i in range(5)]
-    out = ["| " + " | ".join(head[i].ljust(w[i]) for i in range(5)) + " |",
-           "|" + "|".join("-" * (w[i] + 2) for i in range(5)) + "|"]
-    for r in rows:
-        out.append("| " + " | ".join(r[i].ljust(w[i]) for i in range(5)) + " |")
-    return "\n".join(out)
 
 
 def report(args):
