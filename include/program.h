@@ -48,9 +48,22 @@ struct kn_set {
 	enum kn_key_type key;
 	bool interval;
 	bool vmap; /* a verdict map: key : goto target */
+	/* Hash sets and maps: the most elements the kernel's set may hold
+	 * (NFTA_SET_DESC_SIZE, nft's "size"); 0: not given.  The kernel
+	 * then makes a hash table of fixed size that never grows, much
+	 * cheaper to fill than its resizable one, and refuses elements
+	 * beyond it: the compilers give every hash set room (KN_SET_SIZE),
+	 * and a set that outgrows it is created again, larger. */
+	uint32_t size;
 	struct kn_elem *elems;
 	size_t nelems, cap;
 };
+
+/* The size a hash set of n elements is created with: room for as many
+ * again, a power of two, at least KN_SET_SIZE_MIN.  Interval sets are
+ * not sized (0): the kernel's interval backends do not grow a table. */
+#define KN_SET_SIZE_MIN 16
+uint32_t kn_set_size_for(const struct kn_set *s, size_t nelems);
 
 enum kn_match_type {
 	KN_MATCH_CT_ESTABLISHED,	/* ct state established,related */
@@ -126,6 +139,8 @@ struct kn_program {
 
 struct kn_program *kn_program_new(const char *table);
 void kn_program_free(struct kn_program *p);
+/* Gives every set of p the size kn_set_size_for() its elements. */
+void kn_program_size_sets(struct kn_program *p);
 
 /* Names are copied (and must be valid, at most KN_NAME_MAX bytes);
  * comments are copied and truncated to KN_COMMENT_MAX bytes on a UTF-8
@@ -192,6 +207,9 @@ struct kn_set_change {
 	 * elements changed.  removed: taken out (owned), in key order;
 	 * added: now in set->elems, in key order. */
 	bool patched;
+	/* Patched, and the set outgrew its size: the kernel's set (of this
+	 * size) is replaced by set, of set->size, with all its elements. */
+	uint32_t resized_from;
 	struct kn_elem *removed;
 	size_t nremoved, removed_cap;
 	const struct kn_elem **added;

@@ -1308,6 +1308,36 @@ build(struct kn_compiler *cc)
 	/* The groups were just made: nothing to report. */
 	cc->delta.nchains = 0;
 	assemble(cc);
+	kn_program_size_sets(cc->p);
+}
+
+/* The sizes of the sets the delta names (program.h): a set compiled anew
+ * keeps the size of the one it replaces while its elements fit, so that
+ * an edit does not re-create it; a patched set that outgrew its size is
+ * re-created larger (resized_from), every other set gets the size of a
+ * fresh compile.  The kernel's limit counts the elements of the set, so
+ * this runs once they are all in. */
+static void
+size_delta(struct kn_compiler *cc)
+{
+	for (size_t i = 0; i < cc->delta.nsets; i++) {
+		struct kn_set_change *c = &cc->delta.sets[i];
+		struct kn_set *s = (struct kn_set *)c->set; /* ours: in cc->p */
+
+		if (!s || s->interval)
+			continue;
+		if (c->patched) {
+			if (s->size != 0 && s->nelems > s->size) {
+				c->resized_from = s->size;
+				s->size = kn_set_size_for(s, s->nelems);
+			}
+		} else if (c->old && c->old->size >= s->nelems && c->old->key == s->key &&
+			   c->old->interval == s->interval && c->old->vmap == s->vmap) {
+			s->size = c->old->size;
+		} else {
+			s->size = kn_set_size_for(s, s->nelems);
+		}
+	}
 }
 
 struct kn_compiler *
@@ -1658,6 +1688,7 @@ kn_compiler_update(struct kn_compiler *cc, struct kn_compile_stats *stats)
 	cc->nfrags = n;
 	ns_trim(cc);
 	assemble(cc);
+	size_delta(cc);
 out:
 	kn_store_journal_release(&j);
 	/* The store keeps its sorted views sorted through changes as long

@@ -983,6 +983,7 @@ kn_compile(struct kn_store *s, const struct kn_compile_opts *opts, struct kn_com
 		}
 	}
 
+	kn_program_size_sets(c.p);
 	c.st->sets = c.p->nsets;
 	c.st->chains = c.p->nchains;
 	for (size_t i = 0; i < c.p->nsets; i++)

@@ -261,6 +261,28 @@ kn_set_finalize(struct kn_set *s)
 	s->nelems = i + 1;
 }
 
+uint32_t
+kn_set_size_for(const struct kn_set *s, size_t nelems)
+{
+	uint32_t size = KN_SET_SIZE_MIN;
+
+	if (s->interval)
+		return 0;
+	/* The kernel's size is 32 bits; beyond 2^31 elements no size. */
+	if (nelems > UINT32_MAX / 4)
+		return 0;
+	while (size < 2 * nelems)
+		size <<= 1;
+	return size;
+}
+
+void
+kn_program_size_sets(struct kn_program *p)
+{
+	for (size_t i = 0; i < p->nsets; i++)
+		p->sets[i]->size = kn_set_size_for(p->sets[i], p->sets[i]->nelems);
+}
+
 struct kn_rule *
 kn_chain_add_rule(struct kn_chain *c, int family)
 {
@@ -320,7 +342,8 @@ static bool
 set_equal(const struct kn_set *a, const struct kn_set *b)
 {
 	if (!str_eq(a->name, b->name) || !str_eq(a->comment, b->comment) || a->key != b->key ||
-	    a->interval != b->interval || a->vmap != b->vmap || a->nelems != b->nelems)
+	    a->interval != b->interval || a->vmap != b->vmap || a->size != b->size ||
+	    a->nelems != b->nelems)
 		return false;
 	for (size_t i = 0; i < a->nelems; i++) {
 		const struct kn_elem *x = &a->elems[i], *y = &b->elems[i];

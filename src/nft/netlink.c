@@ -954,7 +954,8 @@ set_udata(const struct kn_set *s, uint8_t *ud)
 
 /*	set NAME {
  *		type ipv4_addr . inet_proto . inet_service
- *		flags interval
+ *		size 64				(hash sets)
+ *		flags interval			(interval sets)
  *		comment "..."
  *	}
  * or
@@ -963,7 +964,7 @@ set_udata(const struct kn_set *s, uint8_t *ud)
  *		comment "..."
  *	}
  * written as nftnl_set_nlmsg_build_payload() writes it: TABLE, NAME,
- * FLAGS, KEY_TYPE, KEY_LEN, DATA_TYPE, DATA_LEN, ID, DESC { CONCAT {
+ * FLAGS, KEY_TYPE, KEY_LEN, DATA_TYPE, DATA_LEN, ID, DESC { SIZE, CONCAT {
  * field lengths } }, USERDATA.
  */
 static int
@@ -1002,7 +1003,13 @@ put_set(struct batch *b, const struct kn_set *s, uint32_t id)
 		attr_put_u32(nlh, NFTA_SET_DATA_LEN, htonl(0));
 	}
 	attr_put_u32(nlh, NFTA_SET_ID, htonl(id));
-	if (flags & NFT_SET_CONCAT) {
+	if (s->size && !s->interval) {
+		/* A size makes the kernel choose its fixed-size hash, which
+		 * an interval set cannot use (program.h). */
+		desc = nest_start(nlh, NFTA_SET_DESC);
+		attr_put_u32(nlh, NFTA_SET_DESC_SIZE, htonl(s->size));
+		nest_end(nlh, desc);
+	} else if (flags & NFT_SET_CONCAT) {
 		key_fields(s->key, fields);
 		desc = nest_start(nlh, NFTA_SET_DESC);
 		concat = nest_start(nlh, NFTA_SET_DESC_CONCAT);

@@ -146,6 +146,8 @@ render_set(const struct kn_set *s, struct strbuf *out)
 {
 	strbuf_printf(out, "\t%s %s {\n", s->vmap ? "map" : "set", s->name);
 	strbuf_printf(out, "\t\ttype %s%s\n", key_type_str(s->key), s->vmap ? " : verdict" : "");
+	if (s->size && !s->interval)
+		strbuf_printf(out, "\t\tsize %u\n", (unsigned)s->size);
 	if (s->interval)
 		strbuf_puts(out, "\t\tflags interval\n");
 	if (s->comment)

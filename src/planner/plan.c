@@ -249,8 +249,9 @@ view_free(struct view *v)
 static bool
 set_def_eq(const struct kn_set *a, const struct kn_set *b)
 {
+	/* The size too: the kernel fixes it when it makes the set. */
 	return a->key == b->key && a->interval == b->interval && a->vmap == b->vmap &&
-	       str_eq(a->comment, b->comment);
+	       a->size == b->size && str_eq(a->comment, b->comment);
 }
 
 static bool
@@ -869,6 +870,20 @@ kn_plan_delta(const struct kn_program *new, const struct kn_delta *d,
 	for (size_t i = 0; i < d->nsets; i++) {
 		const struct kn_set_change *c = &d->sets[i];
 
+		if (c->patched && c->resized_from) {
+			/* Outgrew its size: deleted (by name, which is all a
+			 * delete says) and created again with every element. */
+			*VEC_PUSH(x.p->del_sets, x.p->ndel_sets, x.del_sets_cap) = c->set;
+			*VEC_PUSH(x.p->add_sets, x.p->nadd_sets, x.add_sets_cap) = c->set;
+			tab_put(&recreated, c->set->name, i);
+			nrecreated++;
+			r = view_init(&v, c->set, "new", err);
+			view_free(&v);
+			if (r < 0)
+				goto out;
+			x.p->st.elems_added += c->set->nelems;
+			continue;
+		}
 		if (c->patched)
 			continue;
 		if (c->old && (!c->set || !set_def_eq(c->old, c->set))) {
@@ -917,7 +932,9 @@ kn_plan_delta(const struct kn_program *new, const struct kn_delta *d,
 	for (size_t i = 0; i < d->nsets; i++) {
 		const struct kn_set_change *c = &d->sets[i];
 
-		if (c->patched) {
+		if (c->patched && c->resized_from) {
+			continue;
+		} else if (c->patched) {
 			if ((r = check_added(c, err)) < 0)
 				goto out;
 			plan_patched(&x, c);

@@ -719,12 +719,14 @@ lost_notifications_resync_body()
 	mkdir dir1
 	cp state.json from-y.json dir1/
 	# The smallest receive buffer the kernel allows (2 KiB), and a
-	# daemon stopped while another process adds 2,000 elements at once:
-	# their notifications overrun it.
+	# daemon stopped while another process adds a set of 2,000 elements
+	# to its table at once: their notifications overrun it.  (The
+	# daemon's own sets take no more elements than their size.)
 	KN_TEST_MONITOR_RCVBUF=1 daemon_start 1
 	wait_commits 1 1
 	reference 1 dir1/state.json dir1/from-y.json
-	awk -v t=$TABLE 'BEGIN { printf "add element inet %s np/x/from-y/ingress/0/peers-v4 { ", t
+	awk -v t=$TABLE 'BEGIN { printf "add set inet %s flood { type ipv4_addr; }\n", t
+		printf "add element inet %s flood { ", t
 		for (i = 0; i < 2000; i++) printf "%s10.99.%d.%d", i ? ", " : "", i / 250, i % 250 + 1
 		print " }" }' >flood.nft
 	kill -STOP "$(cat daemon1.pid)"

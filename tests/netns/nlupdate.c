@@ -5,7 +5,7 @@
  *
  *	nlupdate [--node NAME | --all-nodes] [--table NAME] [--from FILE]
  *		 [--fail-at STEP:N] [--recomment STEP:sets|chains|all]
- *		 [--incremental] STATE...
+ *		 [--incremental] [--sizes FILE] STATE...
  *
  * Each STATE is a manifest file.  --from FILE: the kernel holds the
  * program of FILE already (applied before, by anyone), so the first step
@@ -20,6 +20,10 @@
  * put into it, the objects it lacks deleted) and the incremental
  * compiler: each commit is the plan of what kn_compiler_update changed
  * (kn_nl_commit_delta), not of the difference between whole programs.
+ * --sizes FILE: after each step that committed, FILE lists the size of
+ * every set of the program now in the kernel, "NAME SIZE" per line (an
+ * incremental compiler's sets keep their size while their elements fit,
+ * so these are not always the sizes of a full compile).
  *
  * One line per step on stdout:
  *
@@ -180,12 +184,31 @@ report(long step, const struct kn_nl_stats *st, double ms)
 	fflush(stdout);
 }
 
+/* Writes "NAME SIZE" for every set of p to path. */
+static int
+write_sizes(const char *path, const struct kn_program *p)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL) {
+		log_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < p->nsets; i++)
+		fprintf(f, "%s %u\n", p->sets[i]->name, (unsigned)p->sets[i]->size);
+	if (fclose(f) != 0) {
+		log_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: nlupdate [--node NAME | --all-nodes] [--table NAME] "
 			"[--from FILE] [--fail-at STEP:N] [--recomment STEP:WHAT] "
-			"[--incremental] STATE...\n");
+			"[--incremental] [--sizes FILE] STATE...\n");
 	exit(2);
 }
 
@@ -200,6 +223,7 @@ main(int argc, char **argv)
 		{"fail-at", required_argument, NULL, 'F'},
 		{"recomment", required_argument, NULL, 'R'},
 		{"incremental", no_argument, NULL, 'I'},
+		{"sizes", required_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	struct kn_compile_opts co = {.node = NULL};
@@ -207,7 +231,7 @@ main(int argc, char **argv)
 	struct kn_store *store = NULL, *kept = NULL;
 	struct kn_compiler *cc = NULL;
 	bool incremental = false;
-	const char *from = NULL, *fail_n = NULL, *recomment_what = NULL;
+	const char *from = NULL, *fail_n = NULL, *recomment_what = NULL, *sizes = NULL;
 	struct kn_nl *nl;
 	struct kn_err err;
 	long fail_step = 0, recomment_step = 0;
@@ -247,6 +271,9 @@ main(int argc, char **argv)
 			break;
 		case 'I':
 			incremental = true;
+			break;
+		case 'S':
+			sizes = optarg;
 			break;
 		default:
 			usage();
@@ -314,6 +341,8 @@ main(int argc, char **argv)
 			}
 			kn_nl_get_stats(nl, &st);
 			report(step, &st, t0);
+			if (sizes && write_sizes(sizes, kn_compiler_program(cc)) < 0)
+				rc = 1;
 			continue;
 		}
 		p = load(argv[i], &co, &store);
@@ -344,6 +373,8 @@ main(int argc, char **argv)
 		report(step, &st, t0);
 		kn_program_free(running);
 		running = p;
+		if (sizes && write_sizes(sizes, running) < 0)
+			rc = 1;
 	}
 	kn_program_free(running);
 	kn_compiler_free(cc);

@@ -124,6 +124,52 @@ equal_to_full()
 	same_table "$1" "$2" "$4"
 }
 
+# equal_to_full_sized NS REF FILE WHAT SIZES: the same, but for the sizes
+# of hash sets, which depend on the history of an incremental compiler's
+# sets (a set keeps its size while its elements fit): the sets in NS must
+# have the sizes nlupdate --sizes wrote to SIZES, the program it holds.
+equal_to_full_sized()
+{
+	full "$2" "$3"
+	snapshot "$1" inc
+	snapshot "$2" ref
+	"$KN_PYTHON" - inc.raw.json "$5" <<'EOF' || atf_fail "$4: the kernel's set sizes are not the program's"
+import json, sys
+kernel = {}
+for obj in json.load(open(sys.argv[1]))["nftables"]:
+    (kind, body), = obj.items()
+    if kind in ("set", "map"):
+        kernel[body["name"]] = body.get("size", 0)
+program = {}
+for line in open(sys.argv[2]):
+    name, size = line.split()
+    program[name] = int(size)
+if kernel != program:
+    for name in sorted(set(kernel) | set(program)):
+        if kernel.get(name) != program.get(name):
+            print("set %s: size %s in the kernel, %s in the program"
+                  % (name, kernel.get(name), program.get(name)), file=sys.stderr)
+    sys.exit(1)
+if not any(program.values()):
+    print("no set has a size", file=sys.stderr)
+    sys.exit(1)
+EOF
+	for _t in inc ref; do
+		grep -v '^		size [0-9]*$' $_t.nft >$_t.nosize.nft
+		"$KN_PYTHON" -c '
+import json, sys
+objs = json.load(open(sys.argv[1]))
+for obj in objs:
+    for kind in ("set", "map"):
+        obj.get(kind, {}).pop("size", None)
+json.dump(objs, sys.stdout, indent=1, sort_keys=True)
+print()' $_t.json >$_t.nosize.json || atf_fail "cannot read $_t.json"
+		sorted_nft $_t.nosize.nft >$_t.sorted.nft
+	done
+	same "$4 (nft -s list, sizes aside)" ref.sorted.nft inc.sorted.nft
+	same "$4 (nft -j list, sizes aside)" ref.nosize.json inc.nosize.json
+}
+
 # gen FILE PODS MUTATIONS: a cluster of PODS pods (at least 100) in 10
 # namespaces, with policies of every kind (default deny, same app with
 # named ports, namespaceSelector with endPort ranges, egress to ipBlocks
@@ -581,12 +627,16 @@ incremental_compiler_body()
 		if [ -z "$prev" ]; then
 			full "$inc" "$f"
 		else
-			nlupdate "$inc" --incremental --from "$prev" "$f" ||
+			nlupdate "$inc" --incremental --sizes sizes --from "$prev" "$f" ||
 				atf_fail "step $n (${s:-base}): $(cat stderr)"
 			grep -q "^step 1 incremental:" nlupdate.out ||
 				atf_fail "step $n was not incremental"
 		fi
-		equal_to_full "$inc" "$ref" "$f" "step $n (${s:-base})"
+		if [ -z "$prev" ]; then
+			equal_to_full "$inc" "$ref" "$f" "step $n (${s:-base})"
+		else
+			equal_to_full_sized "$inc" "$ref" "$f" "step $n (${s:-base})" sizes
+		fi
 		prev=$f
 	done
 
@@ -594,11 +644,11 @@ incremental_compiler_body()
 	ns_new 3
 	one=$NS
 	# shellcheck disable=SC2086
-	nlupdate "$one" --incremental $files ||
+	nlupdate "$one" --incremental --sizes sizes $files ||
 		atf_fail "the sequence in one process: $(cat stderr)"
 	[ "$(grep -c ' incremental: ' nlupdate.out)" -eq $((n - 1)) ] ||
 		atf_fail "not every step after the first was incremental"
-	equal_to_full "$one" "$ref" "$f" "the sequence in one process"
+	equal_to_full_sized "$one" "$ref" "$f" "the sequence in one process" sizes
 
 	# Rejected messages of a delta's batch leave the previous table; the
 	# full resync that follows succeeds.

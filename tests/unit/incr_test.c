@@ -487,14 +487,39 @@ first_diff(const char *a, const char *b, char *buf, size_t len)
 			*p = '|';
 }
 
+/* The sizes of got's sets (program.h) depend on its history: a set
+ * keeps its size while its elements fit, where a whole compile sizes it
+ * for what it holds now.  Each must hold its elements; want takes them
+ * over, and the kernel model (m_check) proves that they are the sizes
+ * the kernel's sets were made with. */
 static void
-check_equal(const struct kn_program *want, const struct kn_program *got,
+adopt_sizes(struct kn_program *want, const struct kn_program *got, const char *where)
+{
+	for (size_t i = 0; i < got->nsets; i++) {
+		const struct kn_set *g = got->sets[i];
+
+		if (g->interval)
+			ATF_CHECK_EQ_MSG(g->size, 0, "%s: interval set %s has size %u", where,
+					 g->name, (unsigned)g->size);
+		else
+			ATF_CHECK_MSG(g->size >= KN_SET_SIZE_MIN && g->size >= g->nelems &&
+					      (g->size & (g->size - 1)) == 0,
+				      "%s: set %s of %zu elements has size %u", where, g->name,
+				      g->nelems, (unsigned)g->size);
+		if (i < want->nsets && strcmp(want->sets[i]->name, g->name) == 0)
+			want->sets[i]->size = g->size;
+	}
+}
+
+static void
+check_equal(struct kn_program *want, const struct kn_program *got,
 	    const struct kn_compile_stats *wst, const struct kn_compile_stats *gst,
 	    const char *where)
 {
 	struct strbuf a, b;
 	char diff[512];
 
+	adopt_sizes(want, got, where);
 	strbuf_init(&a, 0);
 	strbuf_init(&b, 0);
 	kn_text_render(want, &a);
@@ -706,8 +731,158 @@ ATF_TC_BODY(random_deferred, tc)
 		run(seed, 300, "node1", KN_GUARD_AUDIT, true);
 }
 
+/* ---------------------------------------------------------------- sizes */
+
+static void
+load_pod(struct kn_store *s, const char *name, const char *app_label, const char *node, int ip)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"%s\","
+		 "\"namespace\":\"a\",\"labels\":{\"app\":\"%s\"}},\"spec\":{\"nodeName\":"
+		 "\"%s\"},\"status\":{\"phase\":\"Running\",\"podIPs\":[{\"ip\":\"10.1.%d.%d\"}]}}",
+		 name, app_label, node, ip / 250, ip % 250 + 1);
+	tu_load(s, buf);
+}
+
+static void
+load_policy(struct kn_store *s, int port)
+{
+	char buf[512];
+
+	snprintf(buf, sizeof(buf),
+		 "{\"apiVersion\":\"networking.k8s.io/v1\",\"kind\":\"NetworkPolicy\","
+		 "\"metadata\":{\"name\":\"web\",\"namespace\":\"a\"},\"spec\":{"
+		 "\"podSelector\":{\"matchLabels\":{\"app\":\"web\"}},\"ingress\":[{\"from\":"
+		 "[{\"podSelector\":{\"matchLabels\":{\"app\":\"client\"}}}],\"ports\":"
+		 "[{\"port\":%d}]}]}}",
+		 port);
+	tu_load(s, buf);
+}
+
+/* The plan of the compiler's next update, played against the model of
+ * the kernel (which holds *prev and refuses elements beyond a set's
+ * size); *prev becomes the program now. */
+static struct kn_plan *
+sized_step(struct kn_compiler *cc, struct kn_store *s, const struct kn_compile_opts *o,
+	   struct kn_program **prev, const char *where)
+{
+	struct kn_err err = {""};
+	struct kn_plan *p = NULL;
+	struct kn_program *want;
+	const struct kn_delta *d = kn_compiler_update(cc, NULL);
+	struct model m;
+
+	want = kn_compile(s, o, NULL);
+	adopt_sizes(want, kn_compiler_program(cc), where);
+	ATF_REQUIRE_MSG(kn_program_equal(want, kn_compiler_program(cc)), "%s: programs differ",
+			where);
+	ATF_REQUIRE_MSG(kn_plan_delta(kn_compiler_program(cc), d, NULL, &p, &err) == 0,
+			"%s: kn_plan_delta: %s", where, err.msg);
+	m_load(&m, *prev);
+	m_play(&m, p);
+	m_check(&m, want, p);
+	m_free(&m);
+	kn_program_free(*prev);
+	*prev = want;
+	return p;
+}
+
+/* A peer set is made with room for twice its elements (KN_SET_SIZE),
+ * takes pods as elements while they fit, is re-created larger (and the
+ * rule using it rewritten) when they no longer do, keeps its size when
+ * it shrinks or its policy is edited, and a whole compile sizes it
+ * anew. */
+ATF_TC_WITHOUT_HEAD(set_sizes);
+ATF_TC_BODY(set_sizes, tc)
+{
+	const char *peers = "np/a/web/ingress/0/peers-v4";
+	struct kn_compile_opts o = {.node = "node1", .guard = KN_GUARD_OFF};
+	struct kn_store *s = kn_store_new();
+	struct kn_program *prev, *fresh;
+	struct kn_compiler *cc;
+	struct kn_plan *p;
+	const struct kn_set *set;
+	char name[32], where[64];
+	int n;
+
+	tu_load(s, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}}");
+	load_policy(s, 80);
+	load_pod(s, "web", "web", "node1", 0);
+	for (n = 1; n <= 8; n++) {
+		snprintf(name, sizeof(name), "c%d", n);
+		load_pod(s, name, "client", "node2", n);
+	}
+	cc = kn_compiler_new(s, &o, NULL);
+	prev = kn_compile(s, &o, NULL);
+	set = kn_program_find_set(kn_compiler_program(cc), peers);
+	ATF_REQUIRE_MSG(set != NULL, "no set %s", peers);
+	ATF_REQUIRE_EQ(set->nelems, 8);
+	ATF_REQUIRE_EQ(set->size, 16);
+
+	/* Clients 9 to 16 fit: elements only. */
+	for (n = 9; n <= 17; n++) {
+		snprintf(name, sizeof(name), "c%d", n);
+		snprintf(where, sizeof(where), "client %d", n);
+		load_pod(s, name, "client", "node2", n);
+		p = sized_step(cc, s, &o, &prev, where);
+		set = kn_program_find_set(kn_compiler_program(cc), peers);
+		ATF_REQUIRE_EQ(set->nelems, (size_t)n);
+		if (n <= 16) {
+			ATF_CHECK_EQ_MSG(set->size, 16, "%s: size %u", where, (unsigned)set->size);
+			ATF_CHECK_EQ_MSG(p->nadd_sets + p->ndel_sets + p->nfill, 0,
+					 "%s: sets or rules changed", where);
+			ATF_CHECK_EQ(p->st.elems_added, 1);
+		} else {
+			/* 17 > 16: made again for 2 x 17, rounded up. */
+			ATF_CHECK_EQ(set->size, 64);
+			ATF_REQUIRE_EQ(p->ndel_sets, 1);
+			ATF_REQUIRE_EQ(p->nadd_sets, 1);
+			ATF_CHECK_STREQ(p->del_sets[0]->name, peers);
+			ATF_CHECK_STREQ(p->add_sets[0]->name, peers);
+			ATF_CHECK_EQ(p->nfill, 1);
+			ATF_CHECK_EQ(p->st.elems_added, 17);
+		}
+		kn_plan_free(p);
+	}
+
+	/* Down to 10 clients: the set keeps its size. */
+	for (n = 17; n > 10; n--) {
+		snprintf(name, sizeof(name), "c%d", n);
+		kn_store_delete(s, KN_KIND_POD, "a", name);
+	}
+	p = sized_step(cc, s, &o, &prev, "7 clients deleted");
+	set = kn_program_find_set(kn_compiler_program(cc), peers);
+	ATF_CHECK_EQ(set->nelems, 10);
+	ATF_CHECK_EQ(set->size, 64);
+	ATF_CHECK_EQ(p->nadd_sets + p->ndel_sets, 0);
+	kn_plan_free(p);
+
+	/* The policy edited: compiled again, its set keeps the kernel's
+	 * size and its elements, where a fresh compile would size it 32. */
+	load_policy(s, 8080);
+	p = sized_step(cc, s, &o, &prev, "policy edited");
+	set = kn_program_find_set(kn_compiler_program(cc), peers);
+	ATF_CHECK_EQ(set->size, 64);
+	ATF_CHECK_EQ(p->nadd_sets + p->ndel_sets, 0);
+	for (size_t i = 0; i < p->nelems; i++)
+		ATF_CHECK_MSG(strcmp(p->elems[i].set->name, peers) != 0, "%s: elements changed",
+			      peers);
+	ATF_CHECK_MSG(p->nelems > 0, "the port set did not change");
+	kn_plan_free(p);
+	fresh = kn_compile(s, &o, NULL);
+	ATF_CHECK_EQ(kn_program_find_set(fresh, peers)->size, 32);
+
+	kn_program_free(fresh);
+	kn_program_free(prev);
+	kn_compiler_free(cc);
+	kn_store_free(s);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
+	ATF_TP_ADD_TC(tp, set_sizes);
 	ATF_TP_ADD_TC(tp, random_audit);
 	ATF_TP_ADD_TC(tp, random_enforce);
 	ATF_TP_ADD_TC(tp, random_no_guard);

@@ -45,6 +45,7 @@ struct counts {
 	size_t after_newset;   /* lists right after the NEWSET of their set */
 	size_t comments, open; /* user data records of elements */
 	size_t rules, chains, sets;
+	size_t sized;	 /* sets with NFTA_SET_DESC_SIZE: the program's size */
 	char exprs[256]; /* the expressions seen: " meta cmp ... " */
 };
 
@@ -289,6 +290,9 @@ check_object(const struct nlmsghdr *nlh, struct counts *c)
 		ATF_REQUIRE(s != NULL && nftnl_set_nlmsg_parse(nlh, s) == 0);
 		nftnl_set_nlmsg_build_payload(re, s);
 		check_same(nlh, re, "set");
+		if (nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE) &&
+		    nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE) >= KN_SET_SIZE_MIN)
+			c->sized++;
 		nftnl_set_free(s);
 		c->sets++;
 	}
@@ -384,6 +388,7 @@ ATF_TC_BODY(golden_element_lists, tc)
 		struct kn_program *p;
 		struct counts c;
 		char path[512], *text;
+		size_t hashed = 0;
 
 		snprintf(path, sizeof(path), "%s/tests/golden/%s.yaml", KN_TOP_SRCDIR, names[i]);
 		text = tu_read_file(path);
@@ -398,6 +403,11 @@ ATF_TC_BODY(golden_element_lists, tc)
 		ATF_CHECK(c.rules > 0);
 		ATF_CHECK_EQ(c.chains, p->nchains);
 		ATF_CHECK_EQ(c.sets, p->nsets);
+		/* Every hash set carries its size, no interval set does. */
+		for (size_t k = 0; k < p->nsets; k++)
+			hashed += !p->sets[k]->interval;
+		ATF_CHECK(hashed > 0 && hashed < p->nsets);
+		ATF_CHECK_EQ(c.sized, hashed);
 		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s", c.exprs);
 		kn_program_free(p);
 		kn_store_free(s);

@@ -54,6 +54,11 @@ m_elem_add(struct model *m, struct m_set *ms, const struct kn_elem *e)
 	for (size_t i = 0; i < ms->n; i++)
 		if (strcmp(ms->e[i].key, key) == 0)
 			atf_tc_fail("set %s: element %s added twice", ms->def->name, key);
+	/* The kernel counts the elements deleted earlier in the batch out
+	 * (set->ndeact), as this model, which deletes them at once. */
+	if (ms->size != 0 && ms->n >= ms->size)
+		atf_tc_fail("set %s: element %s beyond the set's size %u (ENFILE)", ms->def->name,
+			    key, (unsigned)ms->size);
 	if (e->target) {
 		struct m_chain *t = m_chain(m, e->target);
 
@@ -128,6 +133,7 @@ m_add_set(struct model *m, const struct kn_set *s)
 	ms = VEC_PUSH(m->s, m->ns, m->scap);
 	memset(ms, 0, sizeof(*ms));
 	ms->def = s;
+	ms->size = s->size;
 }
 
 void
@@ -339,6 +345,9 @@ m_check(struct model *m, const struct kn_program *want, const struct kn_plan *p)
 		ATF_CHECK_MSG(a->def->key == b->def->key && a->def->interval == b->def->interval &&
 				      a->def->vmap == b->def->vmap,
 			      "set %s: other definition", b->def->name);
+		ATF_CHECK_MSG(a->size == b->size,
+			      "set %s: the kernel's is of size %u, the program says %u",
+			      b->def->name, (unsigned)a->size, (unsigned)b->size);
 		if (a->n != b->n || a->n == 0)
 			continue;
 		qsort(a->e, a->n, sizeof(*a->e), str_cmp);

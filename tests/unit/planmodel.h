@@ -1,7 +1,9 @@
 /* A model of the kernel's nf_tables for the planner's tests: the sets,
  * elements, chains and rules of one table, with the kernel's rules on
  * references (a set or chain in use cannot be deleted, an element cannot
- * be deleted when absent or added twice, a reference needs its object).
+ * be deleted when absent or added twice, a reference needs its object)
+ * and on sizes (a set keeps the size it was made with, and takes no
+ * element beyond it).
  * A plan played against the model loaded with the old program must leave
  * exactly what a full load of the new program gives. */
 #ifndef KN_PLANMODEL_H
@@ -9,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "plan.h"
 #include "program.h"
@@ -20,6 +23,7 @@ struct m_elem {
 
 struct m_set {
 	const struct kn_set *def;
+	uint32_t size; /* def->size when the set was made: fixed */
 	struct m_elem *e;
 	size_t n, cap;
 	bool zero_end;
