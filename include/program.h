@@ -52,7 +52,7 @@ struct kn_set {
 	 * (NFTA_SET_DESC_SIZE, nft's "size"); 0: not given.  The kernel
 	 * then makes a hash table of fixed size that never grows, much
 	 * cheaper to fill than its resizable one, and refuses elements
-	 * beyond it: the compilers give every hash set room (KN_SET_SIZE),
+	 * beyond it: the compilers give every hash set room (kn_set_size_for),
 	 * and a set that outgrows it is created again, larger. */
 	uint32_t size;
 	struct kn_elem *elems;

@@ -33,8 +33,9 @@
  * (program.h) naming every set and chain it replaced, removed, created or
  * patched, with what went, and the planner compares only those
  * (kn_plan_delta).  The program equals kn_compile's for the same store,
- * object for object and in the same order: the unit tests check it after
- * every step of long random sequences of changes.
+ * object for object and in the same order, but for the sizes of hash
+ * sets, which it keeps while their elements fit (size_delta): the unit
+ * tests check it after every step of long random sequences of changes.
  */
 #include "config.h"
 
@@ -1311,6 +1312,37 @@ build(struct kn_compiler *cc)
 	kn_program_size_sets(cc->p);
 }
 
+/* True when the kernel's set old can stand for s: the same definition,
+ * and room for s's elements. */
+static bool
+size_fits(const struct kn_set *old, const struct kn_set *s)
+{
+	return old->size >= s->nelems && old->key == s->key && old->interval == s->interval &&
+	       old->vmap == s->vmap;
+}
+
+/* After a whole compile that replaces old (the journal overflowed), the
+ * sets of p take the size of old's set of the same name where it fits,
+ * so that the plan (kn_plan_diff) patches them rather than creating them
+ * again, with the rules that use them. */
+static void
+keep_sizes(struct kn_program *p, const struct kn_program *old)
+{
+	const struct kn_set **v = xcalloc(old->nsets + 1, sizeof(*v));
+
+	memcpy(v, old->sets, old->nsets * sizeof(*v));
+	qsort(v, old->nsets, sizeof(*v), set_name_cmp);
+	for (size_t i = 0; i < p->nsets; i++) {
+		struct kn_set *s = p->sets[i];
+		const struct kn_set *const *o =
+			bsearch(&s, v, old->nsets, sizeof(*v), set_name_cmp);
+
+		if (o && !s->interval && size_fits(*o, s))
+			s->size = (*o)->size;
+	}
+	free(v);
+}
+
 /* The sizes of the sets the delta names (program.h): a set compiled anew
  * keeps the size of the one it replaces while its elements fit, so that
  * an edit does not re-create it; a patched set that outgrew its size is
@@ -1331,8 +1363,7 @@ size_delta(struct kn_compiler *cc)
 				c->resized_from = s->size;
 				s->size = kn_set_size_for(s, s->nelems);
 			}
-		} else if (c->old && c->old->size >= s->nelems && c->old->key == s->key &&
-			   c->old->interval == s->interval && c->old->vmap == s->vmap) {
+		} else if (c->old && size_fits(c->old, s)) {
 			s->size = c->old->size;
 		} else {
 			s->size = kn_set_size_for(s, s->nelems);
@@ -1591,6 +1622,7 @@ kn_compiler_update(struct kn_compiler *cc, struct kn_compile_stats *stats)
 
 		state_clear(cc);
 		build(cc);
+		keep_sizes(cc->p, old);
 		cc->delta.old = old;
 		goto out;
 	}

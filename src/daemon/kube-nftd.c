@@ -522,21 +522,6 @@ resync_words(enum kn_resync_reason why)
 	}
 }
 
-/* EPERM on a message about the table (rather than on the batch as a
- * whole, which is what a missing CAP_NET_ADMIN gives) means that another
- * netlink socket owns the table (NFT_TABLE_F_OWNER): say so. */
-static void
-explain_error(const struct daemon *d, int r, struct kn_err *err)
-{
-	size_t len = strlen(err->msg);
-
-	if (r != -EPERM || strncmp(err->msg, "batch begin", 11) == 0)
-		return;
-	snprintf(err->msg + len, sizeof(err->msg) - len,
-		 "; another process owns table inet %s (nft list table inet %s names it)",
-		 d->cfg.table, d->cfg.table);
-}
-
 /* After a commit, deletes the conntrack entries of pods
  * that the new program denies the API server and the old one did not, so
  * that a watch opened while they had access ends now.  A failure leaves
@@ -626,7 +611,6 @@ commit_now(struct daemon *d)
 		resync_needed(d, KN_RESYNC_FAILURE);
 	ms = now_ms() - t0;
 	if (r < 0) {
-		explain_error(d, r, &err);
 		d->st.failures++;
 		d->st.failing++;
 		snprintf(d->st.last_error, sizeof(d->st.last_error), "%s", err.msg);

@@ -2299,13 +2299,23 @@ batch_send(struct kn_nl *nl, struct batch *b)
 		goto out;
 	}
 	if (st.nerr > 0) {
+		char why[2 * KN_NAME_MAX + 96] = "";
+
 		msg_describe(b, st.first_seq, what, sizeof(what));
 		ret = st.first_err;
+		/* EPERM on a message about the table, rather than on the batch
+		 * as a whole (which is what a missing CAP_NET_ADMIN gives):
+		 * another netlink socket owns the table (NFT_TABLE_F_OWNER). */
+		if (ret == -EPERM && b->msgs[st.first_seq - b->seq0].kind != MSG_BEGIN)
+			snprintf(why, sizeof(why),
+				 "; another process owns table inet %s (nft list table inet %s "
+				 "names it)",
+				 b->table, b->table);
 		if (st.nerr > 1)
-			kn_errf(b->err, ret, "%s: %s%s (and %zu more errors)", what, strerror(-ret),
-				st.ext, st.nerr - 1);
+			kn_errf(b->err, ret, "%s: %s%s (and %zu more errors)%s", what,
+				strerror(-ret), st.ext, st.nerr - 1, why);
 		else
-			kn_errf(b->err, ret, "%s: %s%s", what, strerror(-ret), st.ext);
+			kn_errf(b->err, ret, "%s: %s%s%s", what, strerror(-ret), st.ext, why);
 		goto out;
 	}
 	/* Without errors every message but BEGIN and END (acked since 6.10

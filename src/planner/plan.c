@@ -906,7 +906,8 @@ kn_plan_delta(const struct kn_program *new, const struct kn_delta *d,
 		goto out;
 	/* The kernel holds a re-created set through the rules that use it:
 	 * they go before it and come back after.  Rare (a set changes type
-	 * under its name), so every chain is looked at. */
+	 * under its name, or outgrows its size, which doubles), so every
+	 * chain is looked at. */
 	for (size_t i = 0; nrecreated > 0 && i < new->nchains; i++) {
 		const struct kn_chain *c = new->chains[i];
 		size_t k = tab_get(&filled, c->name);

@@ -508,6 +508,12 @@ commit_failure_retried_body()
 	"$KN_NFTCTL" status --control-socket "$(pwd)/ctl1" >status.out
 	grep -q "^last error: .*Operation not permitted" status.out ||
 		atf_fail "status does not show the error: $(cat status.out)"
+	# kube-nftctl apply is refused alike, and says why.
+	ip netns exec "$node" "$KN_NFTCTL" apply --node node1 deny.json >apply.out 2>&1 &&
+		atf_fail "kube-nftctl apply succeeded on a table another process owns"
+	grep -q "Operation not permitted.*; another process owns table inet $TABLE" apply.out ||
+		atf_fail "kube-nftctl apply does not say why: $(cat apply.out)"
+	grep -q "nothing was applied" apply.out || atf_fail "$(cat apply.out)"
 
 	# The old ruleset is whole: the same listing, the same traffic (x
 	# still open on node1, closed on node2).

@@ -231,6 +231,13 @@ if "empty" not in muts:
         items.append(pod("new", "ns1", {"app": "app0", "role": "web"}, "node2", 60000))
     if "pod_add_local" in muts:
         items.append(pod("newlocal", "ns2", {"app": "app2", "role": "db"}, "node1", 60001))
+    if "web_more" in muts:
+        # Peers of every from-team policy (web pods of t1 namespaces):
+        # 15 in base, whose sets are made of size 32; 16 with pod_add,
+        # 34 with these.
+        for k in range(18):
+            items.append(pod("web%d" % k, "ns4", {"app": "app3", "role": "web"}, "node2",
+                             60010 + k))
     if "ip_reuse" in muts:
         items.append(pod("reuse", "ns3", {"app": "app1", "role": "web"}, "node2", 9))
     for i, ns in enumerate(nss):
@@ -275,7 +282,7 @@ EOF
 # --------------------------------------------------------------------------
 
 # The states of the sequence, each against the one before.
-STATES="base pod_add pod_add,pod_add_local pod_add,pod_add_local,pod_del
+STATES="base pod_add pod_add,web_more pod_add,pod_add_local pod_add,pod_add_local,pod_del
 pod_add_local,pod_del,relabel relabel,relabel_local relabel_local,ip_change ip_reuse
 ip_reuse,policy_edit policy_edit,policy_add policy_add,policy_del ns_label
 ns_label,ipblock ipblock_zero ipblock empty base"
@@ -627,6 +634,9 @@ incremental_compiler_body()
 		if [ -z "$prev" ]; then
 			full "$inc" "$f"
 		else
+			# The kernel holds what nlupdate --from assumes: prev, as a
+			# whole compile sizes its sets.
+			full "$inc" "$prev"
 			nlupdate "$inc" --incremental --sizes sizes --from "$prev" "$f" ||
 				atf_fail "step $n (${s:-base}): $(cat stderr)"
 			grep -q "^step 1 incremental:" nlupdate.out ||
@@ -648,6 +658,9 @@ incremental_compiler_body()
 		atf_fail "the sequence in one process: $(cat stderr)"
 	[ "$(grep -c ' incremental: ' nlupdate.out)" -eq $((n - 1)) ] ||
 		atf_fail "not every step after the first was incremental"
+	# Step 3 (web_more) outgrows the from-team peer sets: created again.
+	grep -q '^step 3 incremental: .*sets +[1-9][0-9]* -[1-9]' nlupdate.out ||
+		atf_fail "step 3 re-created no set: $(sed -n 3p nlupdate.out)"
 	equal_to_full_sized "$one" "$ref" "$f" "the sequence in one process" sizes
 
 	# Rejected messages of a delta's batch leave the previous table; the

@@ -789,7 +789,7 @@ sized_step(struct kn_compiler *cc, struct kn_store *s, const struct kn_compile_o
 	return p;
 }
 
-/* A peer set is made with room for twice its elements (KN_SET_SIZE),
+/* A peer set is made with room for twice its elements (kn_set_size_for),
  * takes pods as elements while they fit, is re-created larger (and the
  * rule using it rewritten) when they no longer do, keeps its size when
  * it shrinks or its policy is edited, and a whole compile sizes it
@@ -880,9 +880,65 @@ ATF_TC_BODY(set_sizes, tc)
 	kn_store_free(s);
 }
 
+/* True when the plan deletes the set or map of that name. */
+static bool
+plan_deletes(const struct kn_plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->ndel_sets; i++)
+		if (strcmp(p->del_sets[i]->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Maps and the guard's sets outgrow their size too: the dispatch map
+ * of the local pods isolated for ingress and the guard's set of local
+ * pods without API permissions are made again, the base chain and guard
+ * rules that use them rewritten around them (the kernel model refuses
+ * to delete a set a rule still uses). */
+ATF_TC_WITHOUT_HEAD(map_sizes);
+ATF_TC_BODY(map_sizes, tc)
+{
+	struct kn_compile_opts o = {.node = "node1", .guard = KN_GUARD_ENFORCE};
+	struct kn_store *s = kn_store_new();
+	struct kn_program *prev;
+	struct kn_compiler *cc;
+	struct kn_plan *p;
+	char name[32], where[64];
+	int n;
+
+	tu_load(s, "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}}");
+	load_policy(s, 80);
+	for (n = 1; n <= 16; n++) {
+		snprintf(name, sizeof(name), "w%d", n);
+		load_pod(s, name, "web", "node1", n);
+	}
+	cc = kn_compiler_new(s, &o, NULL);
+	prev = kn_compile(s, &o, NULL);
+	ATF_REQUIRE_EQ(kn_program_find_set(prev, "ingress-v4")->nelems, 16);
+	ATF_REQUIRE_EQ(kn_program_find_set(prev, "ingress-v4")->size, 32);
+	ATF_REQUIRE_EQ(kn_program_find_set(prev, "api-denied-v4")->nelems, 16);
+	for (n = 17; n <= 33; n++) {
+		snprintf(name, sizeof(name), "w%d", n);
+		snprintf(where, sizeof(where), "local pod %d", n);
+		load_pod(s, name, "web", "node1", n);
+		p = sized_step(cc, s, &o, &prev, where);
+		ATF_CHECK_EQ_MSG(plan_deletes(p, "ingress-v4"), n == 33, "%s: map", where);
+		ATF_CHECK_EQ_MSG(plan_deletes(p, "api-denied-v4"), n == 33, "%s: guard set", where);
+		ATF_CHECK_EQ_MSG(p->nfill > 0, n == 33, "%s: rules rewritten", where);
+		kn_plan_free(p);
+	}
+	ATF_CHECK_EQ(kn_program_find_set(kn_compiler_program(cc), "ingress-v4")->size, 128);
+	ATF_CHECK_EQ(kn_program_find_set(kn_compiler_program(cc), "api-denied-v4")->size, 128);
+
+	kn_program_free(prev);
+	kn_compiler_free(cc);
+	kn_store_free(s);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, set_sizes);
+	ATF_TP_ADD_TC(tp, map_sizes);
 	ATF_TP_ADD_TC(tp, random_audit);
 	ATF_TP_ADD_TC(tp, random_enforce);
 	ATF_TP_ADD_TC(tp, random_no_guard);

@@ -45,8 +45,9 @@ struct counts {
 	size_t after_newset;   /* lists right after the NEWSET of their set */
 	size_t comments, open; /* user data records of elements */
 	size_t rules, chains, sets;
-	size_t sized;	 /* sets with NFTA_SET_DESC_SIZE: the program's size */
-	char exprs[256]; /* the expressions seen: " meta cmp ... " */
+	size_t sized;	   /* sets with NFTA_SET_DESC_SIZE */
+	uint64_t size_sum; /* and the sum of their sizes */
+	char exprs[256];   /* the expressions seen: " meta cmp ... " */
 };
 
 static int
@@ -290,9 +291,10 @@ check_object(const struct nlmsghdr *nlh, struct counts *c)
 		ATF_REQUIRE(s != NULL && nftnl_set_nlmsg_parse(nlh, s) == 0);
 		nftnl_set_nlmsg_build_payload(re, s);
 		check_same(nlh, re, "set");
-		if (nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE) &&
-		    nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE) >= KN_SET_SIZE_MIN)
+		if (nftnl_set_is_set(s, NFTNL_SET_DESC_SIZE)) {
 			c->sized++;
+			c->size_sum += nftnl_set_get_u32(s, NFTNL_SET_DESC_SIZE);
+		}
 		nftnl_set_free(s);
 		c->sets++;
 	}
@@ -389,6 +391,7 @@ ATF_TC_BODY(golden_element_lists, tc)
 		struct counts c;
 		char path[512], *text;
 		size_t hashed = 0;
+		uint64_t sizes = 0;
 
 		snprintf(path, sizeof(path), "%s/tests/golden/%s.yaml", KN_TOP_SRCDIR, names[i]);
 		text = tu_read_file(path);
@@ -404,10 +407,13 @@ ATF_TC_BODY(golden_element_lists, tc)
 		ATF_CHECK_EQ(c.chains, p->nchains);
 		ATF_CHECK_EQ(c.sets, p->nsets);
 		/* Every hash set carries its size, no interval set does. */
-		for (size_t k = 0; k < p->nsets; k++)
+		for (size_t k = 0; k < p->nsets; k++) {
 			hashed += !p->sets[k]->interval;
+			sizes += p->sets[k]->size;
+		}
 		ATF_CHECK(hashed > 0 && hashed < p->nsets);
 		ATF_CHECK_EQ(c.sized, hashed);
+		ATF_CHECK_EQ(c.size_sum, sizes);
 		snprintf(seen + strlen(seen), sizeof(seen) - strlen(seen), "%s", c.exprs);
 		kn_program_free(p);
 		kn_store_free(s);
