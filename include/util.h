@@ -22,6 +22,12 @@ bool str_eq(const char *a, const char *b);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* qsort() and bsearch() of n elements at base, which may be NULL when n
+ * is 0 (the C library's own arguments must never be NULL). */
+void sort_array(void *base, size_t n, size_t sz, int (*cmp)(const void *, const void *));
+void *search_array(const void *key, const void *base, size_t n, size_t sz,
+		   int (*cmp)(const void *, const void *));
+
 /* Grow *v (of *cap elements of size sz) so that it holds at least n. */
 void grow_array(void **v, size_t *cap, size_t n, size_t sz);
 #define VEC_PUSH(v, n, cap) (grow_array((void **)&(v), &(cap), (n) + 1, sizeof(*(v))), &(v)[(n)++])

@@ -308,7 +308,7 @@ nsent_cmp(const void *key, const void *elem)
 static struct nsent *
 ns_find(const struct kn_compiler *cc, const char *name)
 {
-	struct nsent **e = bsearch(name, cc->nss, cc->nnss, sizeof(*cc->nss), nsent_cmp);
+	struct nsent **e = search_array(name, cc->nss, cc->nnss, sizeof(*cc->nss), nsent_cmp);
 
 	return e ? *e : NULL;
 }
@@ -685,8 +685,8 @@ frag_delta(struct kn_compiler *cc, struct frag *f, struct gen *old, size_t nold,
 		a[k] = old[k].set;
 	for (size_t k = 0; k < nnew; k++)
 		b[k] = f->gens[k].set;
-	qsort(a, nold, sizeof(*a), set_name_cmp);
-	qsort(b, nnew, sizeof(*b), set_name_cmp);
+	sort_array(a, nold, sizeof(*a), set_name_cmp);
+	sort_array(b, nnew, sizeof(*b), set_name_cmp);
 	while (i < nold || j < nnew) {
 		int r = i == nold ? 1 : j == nnew ? -1 : strcmp(a[i]->name, b[j]->name);
 
@@ -1032,7 +1032,7 @@ gen_patch(struct kn_compiler *cc, struct gen *g)
 
 	if (g->ndirty == 0)
 		return;
-	qsort(g->dirty, g->ndirty, sizeof(*g->dirty), addr_cmp_void);
+	sort_array(g->dirty, g->ndirty, sizeof(*g->dirty), addr_cmp_void);
 	for (size_t i = 0; i < g->ndirty; i++)
 		if (n == 0 || kn_addr_cmp(&g->dirty[n - 1], &g->dirty[i]) != 0)
 			g->dirty[n++] = g->dirty[i];
@@ -1044,8 +1044,8 @@ gen_patch(struct kn_compiler *cc, struct gen *g)
 	/* The added elements, found again now that the set is complete. */
 	ch->added = xcalloc(nadded + 1, sizeof(*ch->added));
 	for (size_t i = 0; i < nadded; i++) {
-		const struct kn_elem *e = bsearch(&added[i], g->set->elems, g->set->nelems,
-						  sizeof(*g->set->elems), elem_cmp_void);
+		const struct kn_elem *e = search_array(&added[i], g->set->elems, g->set->nelems,
+						       sizeof(*g->set->elems), elem_cmp_void);
 
 		if (!e)
 			abort(); /* just put in */
@@ -1331,11 +1331,11 @@ keep_sizes(struct kn_program *p, const struct kn_program *old)
 	const struct kn_set **v = xcalloc(old->nsets + 1, sizeof(*v));
 
 	memcpy(v, old->sets, old->nsets * sizeof(*v));
-	qsort(v, old->nsets, sizeof(*v), set_name_cmp);
+	sort_array(v, old->nsets, sizeof(*v), set_name_cmp);
 	for (size_t i = 0; i < p->nsets; i++) {
 		struct kn_set *s = p->sets[i];
 		const struct kn_set *const *o =
-			bsearch(&s, v, old->nsets, sizeof(*v), set_name_cmp);
+			search_array(&s, v, old->nsets, sizeof(*v), set_name_cmp);
 
 		if (o && !s->interval && size_fits(*o, s))
 			s->size = (*o)->size;

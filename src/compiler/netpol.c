@@ -77,7 +77,7 @@ find_ns(const struct ctx *c, const char *name)
 {
 	struct ns_view key = {.name = name};
 
-	return bsearch(&key, c->nss, c->nns, sizeof(*c->nss), ns_view_cmp);
+	return search_array(&key, c->nss, c->nns, sizeof(*c->nss), ns_view_cmp);
 }
 
 static void
@@ -105,7 +105,7 @@ build_namespaces(struct ctx *c, struct kn_store *s)
 
 		while (j < c->npods && strcmp(c->pods[j]->ns, ns) == 0)
 			j++;
-		v = nobjs ? bsearch(&key, c->nss, nobjs, sizeof(*c->nss), ns_view_cmp) : NULL;
+		v = nobjs ? search_array(&key, c->nss, nobjs, sizeof(*c->nss), ns_view_cmp) : NULL;
 		if (!v) {
 			v = VEC_PUSH(c->nss, c->nns, cap);
 			memset(v, 0, sizeof(*v));
@@ -115,7 +115,7 @@ build_namespaces(struct ctx *c, struct kn_store *s)
 		v->pod_count = j - i;
 		i = j;
 	}
-	qsort(c->nss, c->nns, sizeof(*c->nss), ns_view_cmp);
+	sort_array(c->nss, c->nns, sizeof(*c->nss), ns_view_cmp);
 	/* After the sort: the synthesized labels point into the entries. */
 	for (i = 0; i < c->nns; i++) {
 		struct ns_view *v = &c->nss[i];
@@ -363,7 +363,7 @@ fill_port_set(const struct kn_np_rule *rule, struct kn_set *s)
 		v[n].hi = pt->has_port ? pt->end_port : 65535;
 		n++;
 	}
-	qsort(v, n, sizeof(*v), port_range_cmp);
+	sort_array(v, n, sizeof(*v), port_range_cmp);
 	for (size_t i = 0; i < n;) {
 		struct port_range cur = v[i++];
 		struct kn_elem *e;

@@ -250,7 +250,7 @@ kn_set_finalize(struct kn_set *s)
 	/* Duplicate keys (a pod address in two peers, or two pods claiming
 	 * one address) keep the smallest target and comment: deterministic,
 	 * and the kernel rejects duplicate keys in one batch. */
-	qsort(s->elems, s->nelems, sizeof(*s->elems), elem_cmp_total);
+	sort_array(s->elems, s->nelems, sizeof(*s->elems), elem_cmp_total);
 	for (i = 0, j = 1; j < s->nelems; j++) {
 		if (elem_cmp(&s->elems[i], &s->elems[j]) == 0) {
 			elem_free(&s->elems[j]);

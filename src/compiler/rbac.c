@@ -191,7 +191,7 @@ static ssize_t
 crole_find(const struct kn_rbac *r, const char *name)
 {
 	struct kn_role *const *p =
-		bsearch(name, r->croles, r->ncroles, sizeof(*r->croles), crole_cmp);
+		search_array(name, r->croles, r->ncroles, sizeof(*r->croles), crole_cmp);
 
 	return p ? p - r->croles : -1;
 }

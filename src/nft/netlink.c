@@ -1674,7 +1674,7 @@ set_lookup(const struct batch *b, const char *name)
 
 	if (name == NULL)
 		return NULL;
-	return bsearch(&key, b->sets, b->nsets, sizeof(*b->sets), set_ref_cmp);
+	return search_array(&key, b->sets, b->nsets, sizeof(*b->sets), set_ref_cmp);
 }
 
 /* Finds the set that match m (or a vmap verdict) refers to and checks
@@ -2431,7 +2431,7 @@ batch_sets(struct batch *b, const struct kn_program *p)
 		b->sets[i].set = p->sets[i];
 		b->sets[i].id = (uint32_t)i + 1;
 	}
-	qsort(b->sets, b->nsets, sizeof(*b->sets), set_ref_cmp);
+	sort_array(b->sets, b->nsets, sizeof(*b->sets), set_ref_cmp);
 }
 
 /* Builds the full replacement of table p->table by p, as the top of this

@@ -368,7 +368,7 @@ kn_dirsrc_rescan(struct kn_dirsrc *d)
 	/* Files in name order, so that an object defined twice resolves the
 	 * same way on every start. */
 	if (n > 1) /* names is NULL for an empty directory */
-		qsort(names, n, sizeof(*names), name_cmp);
+		sort_array(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < d->nfiles; i++)
 		d->files[i].seen = false;
 	for (size_t i = 0; i < n; i++) {

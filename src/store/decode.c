@@ -507,7 +507,7 @@ decode_labels(struct dec *d, const json_t *js, struct kn_labels *l)
 		l->v[l->n].value = xstrdup(json_is_null(v) ? "" : json_string_value(v));
 		l->n++;
 	}
-	qsort(l->v, l->n, sizeof(*l->v), label_cmp);
+	sort_array(l->v, l->n, sizeof(*l->v), label_cmp);
 	for (size_t i = 0; i < l->n; i++) {
 		if ((problem = label_key_problem(l->v[i].key))) {
 			path_key(d, l->v[i].key);
@@ -536,7 +536,7 @@ labels_set(struct kn_labels *l, const char *key, const char *value)
 	l->v[l->n].key = xstrdup(key);
 	l->v[l->n].value = xstrdup(value);
 	l->n++;
-	qsort(l->v, l->n, sizeof(*l->v), label_cmp);
+	sort_array(l->v, l->n, sizeof(*l->v), label_cmp);
 }
 
 /* ------------------------------------------------------------ selectors */
@@ -620,7 +620,7 @@ decode_sel_expr(struct dec *d, const json_t *js, struct kn_sel_expr *e)
 
 	if (e->nvalues == 0)
 		return 0;
-	qsort(e->values, e->nvalues, sizeof(*e->values), str_cmp_ptr);
+	sort_array(e->values, e->nvalues, sizeof(*e->values), str_cmp_ptr);
 	for (size_t i = j = 0; i < e->nvalues; i++) {
 		if (j > 0 && strcmp(e->values[j - 1], e->values[i]) == 0)
 			free(e->values[i]);

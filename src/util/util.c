@@ -97,6 +97,20 @@ xasprintf(const char *fmt, ...)
 }
 
 void
+sort_array(void *base, size_t n, size_t sz, int (*cmp)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, sz, cmp);
+}
+
+void *
+search_array(const void *key, const void *base, size_t n, size_t sz,
+	     int (*cmp)(const void *, const void *))
+{
+	return n > 0 ? bsearch(key, base, n, sz, cmp) : NULL;
+}
+
+void
 grow_array(void **v, size_t *cap, size_t n, size_t sz)
 {
 	size_t ncap;

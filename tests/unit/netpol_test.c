@@ -49,6 +49,27 @@ static const char deny_ingress_x[] = "apiVersion: networking.k8s.io/v1\n"
 				     "  podSelector: {}\n"
 				     "  policyTypes: [Ingress]\n";
 
+/* A store holding a policy and nothing else (no namespace, no pod): no
+ * pod is selected, nothing is compiled.  Sorting the empty list of
+ * namespaces passed NULL to qsort (UBSan). */
+ATF_TC_WITHOUT_HEAD(policy_without_pods);
+ATF_TC_BODY(policy_without_pods, tc)
+{
+	struct kn_compile_opts o = {.node = "node1"};
+	struct kn_compile_stats st;
+	struct kn_store *s = kn_store_new();
+	struct kn_program *p;
+
+	tu_load(s, deny_ingress_x);
+	p = kn_compile(s, &o, &st);
+	ATF_REQUIRE(p != NULL);
+	ATF_CHECK_EQ(st.local_pods, 0);
+	ATF_CHECK_EQ(st.policies, 0);
+	ATF_CHECK(p->nchains > 0);
+	kn_program_free(p);
+	kn_store_free(s);
+}
+
 ATF_TC_WITHOUT_HEAD(default_deny_ingress);
 ATF_TC_BODY(default_deny_ingress, tc)
 {
@@ -787,6 +808,7 @@ ATF_TC_BODY(long_names_fit, tc)
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, no_policy_allows_all);
+	ATF_TP_ADD_TC(tp, policy_without_pods);
 	ATF_TP_ADD_TC(tp, default_deny_ingress);
 	ATF_TP_ADD_TC(tp, default_deny_egress);
 	ATF_TP_ADD_TC(tp, allow_all_ingress);
