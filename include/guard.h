@@ -57,8 +57,14 @@ int kn_guard_addr_parse(const char *s, struct kn_guard_addr *ret);
 #define KN_GUARD_CHAIN_INPUT   "api-guard-input"
 #define KN_GUARD_SERVERS_V4    "api-server-v4"
 #define KN_GUARD_SERVERS_V6    "api-server-v6"
-#define KN_GUARD_DENIED_V4     "api-denied-v4"
-#define KN_GUARD_DENIED_V6     "api-denied-v6"
+/* The API server's addresses alone: which packets go to api-guard. */
+#define KN_GUARD_ADDRS_V4 "api-server-addrs-v4"
+#define KN_GUARD_ADDRS_V6 "api-server-addrs-v6"
+/* kn_guard_add_sets' server sets: api-server-v4, -v6, api-server-addrs-v4,
+ * -v6. */
+#define KN_GUARD_SERVER_SETS 4
+#define KN_GUARD_DENIED_V4   "api-denied-v4"
+#define KN_GUARD_DENIED_V6   "api-denied-v6"
 
 /* The nflog group of the guard's log statements, and their rate. */
 #define KN_GUARD_NFLOG_GROUP 0
@@ -77,16 +83,18 @@ void kn_guard_compile(struct kn_program *p, struct kn_store *s, const struct kn_
  * kn_compiler), which keeps the guard's sets up to date pod by pod.
  *
  * kn_guard_mode_of: the mode opts ask for (KN_GUARD_DEFAULT is audit).
- * kn_guard_add_sets: the four sets, empty.  kn_guard_fill_servers: the
- * server sets' elements (finalized), returns their number.
+ * kn_guard_add_sets: the six sets, empty.  kn_guard_fill_servers: the
+ * server sets' elements (finalized), returns the number of api-server-v4
+ * and -v6's.
  * kn_guard_judge: false when the guard does not judge the pod (not on
  * node, hostNetwork, finished, no address); else the pod's verdict.
  * kn_guard_denied_elems: a judged pod's elements of the denied sets
  * (none when allowed), not finalized.  kn_guard_add_chains: the chains. */
 enum kn_guard_mode kn_guard_mode_of(const struct kn_compile_opts *opts);
-void kn_guard_add_sets(struct kn_program *p, struct kn_set *servers[2], struct kn_set *denied[2]);
+void kn_guard_add_sets(struct kn_program *p, struct kn_set *servers[KN_GUARD_SERVER_SETS],
+		       struct kn_set *denied[2]);
 size_t kn_guard_fill_servers(struct kn_store *s, const struct kn_compile_opts *opts,
-			     struct kn_set *servers[2]);
+			     struct kn_set *servers[KN_GUARD_SERVER_SETS]);
 struct kn_rbac;
 struct kn_api_verdict;
 bool kn_guard_judge(struct kn_rbac *rbac, const struct kn_pod *pod, const char *node,

@@ -206,7 +206,8 @@ collect_servers(struct kn_store *s, const struct kn_compile_opts *o, struct dest
  * protocol are merged (an extra address given without a port covers the
  * endpoint's port, say); the first source names the element. */
 size_t
-kn_guard_fill_servers(struct kn_store *s, const struct kn_compile_opts *o, struct kn_set *sets[2])
+kn_guard_fill_servers(struct kn_store *s, const struct kn_compile_opts *o,
+		      struct kn_set *sets[KN_GUARD_SERVER_SETS])
 {
 	struct dest *v = NULL;
 	size_t n = collect_servers(s, o, &v), nelems = 0;
@@ -232,10 +233,14 @@ kn_guard_fill_servers(struct kn_store *s, const struct kn_compile_opts *o, struc
 		e->port_end = cur.d.port_end;
 		kn_elem_set_comment(e, cur.comment);
 		nelems++;
+		/* The address alone (kn_set_finalize drops repeats). */
+		e = kn_set_add_elem(sets[2 + (cur.d.addr.family == AF_INET6)]);
+		e->addr = cur.d.addr;
+		kn_elem_set_comment(e, cur.comment);
 	}
 	free(v);
-	kn_set_finalize(sets[0]);
-	kn_set_finalize(sets[1]);
+	for (int i = 0; i < KN_GUARD_SERVER_SETS; i++)
+		kn_set_finalize(sets[i]);
 	return nelems;
 }
 
@@ -353,20 +358,40 @@ add_family_rules(struct kn_chain *ch, int family, bool enforce)
 				       : "audit: enforce would drop these replies");
 }
 
-/* A base chain that runs the guard:
+/* A base chain that runs the guard for the packets to and from the API
+ * server only:
  *
  *   chain api-guard-forward {
  *	type filter hook forward priority filter - 1; policy accept;
- *	jump api-guard
+ *	ip daddr @api-server-addrs-v4 goto api-guard
+ *	ip saddr @api-server-addrs-v4 goto api-guard
+ *	ip6 daddr @api-server-addrs-v6 goto api-guard
+ *	ip6 saddr @api-server-addrs-v6 goto api-guard
  *   }
- */
+ *
+ * Every rule of api-guard matches the server's address in one of these
+ * directions itself: the dispatch changes no verdict, and spares every
+ * other packet the guard's lookups (two lookups in a small hash set
+ * instead of three to six, half of them in the server's concatenated
+ * interval set).  goto: a packet goes through api-guard once, and what
+ * it lets through ends with the base chain's policy, as before. */
 static void
 add_base(struct kn_program *p, const char *name, enum kn_hook hook, const char *comment)
 {
 	struct kn_chain *ch = kn_program_add_base_chain(p, name, hook, -1, comment);
-	struct kn_rule *r = kn_chain_add_rule(ch, 0);
 
-	kn_rule_set_verdict(r, KN_VERDICT_JUMP, KN_GUARD_CHAIN);
+	for (int f = 0; f < 2; f++) {
+		const char *addrs = f ? KN_GUARD_ADDRS_V6 : KN_GUARD_ADDRS_V4;
+		struct kn_rule *r = kn_chain_add_rule(ch, f ? AF_INET6 : AF_INET);
+
+		kn_rule_add_match(r, KN_MATCH_DADDR_SET, addrs);
+		kn_rule_set_verdict(r, KN_VERDICT_GOTO, KN_GUARD_CHAIN);
+		kn_rule_set_comment(r, "to the API server");
+		r = kn_chain_add_rule(ch, f ? AF_INET6 : AF_INET);
+		kn_rule_add_match(r, KN_MATCH_SADDR_SET, addrs);
+		kn_rule_set_verdict(r, KN_VERDICT_GOTO, KN_GUARD_CHAIN);
+		kn_rule_set_comment(r, "from the API server");
+	}
 }
 
 enum kn_guard_mode
@@ -376,7 +401,8 @@ kn_guard_mode_of(const struct kn_compile_opts *o)
 }
 
 void
-kn_guard_add_sets(struct kn_program *p, struct kn_set *servers[2], struct kn_set *denied[2])
+kn_guard_add_sets(struct kn_program *p, struct kn_set *servers[KN_GUARD_SERVER_SETS],
+		  struct kn_set *denied[2])
 {
 	char *comment;
 
@@ -387,6 +413,14 @@ kn_guard_add_sets(struct kn_program *p, struct kn_set *servers[2], struct kn_set
 		servers[f] = kn_program_add_set(p, f ? KN_GUARD_SERVERS_V6 : KN_GUARD_SERVERS_V4,
 						f ? KN_KEY_IPV6_PROTO_PORT : KN_KEY_IPV4_PROTO_PORT,
 						true, comment);
+		free(comment);
+	}
+	for (int f = 0; f < 2; f++) {
+		comment = xasprintf("the API server's addresses (IPv%c): the packets api-guard "
+				    "judges",
+				    f ? '6' : '4');
+		servers[2 + f] = kn_program_add_set(p, f ? KN_GUARD_ADDRS_V6 : KN_GUARD_ADDRS_V4,
+						    f ? KN_KEY_IPV6 : KN_KEY_IPV4, false, comment);
 		free(comment);
 	}
 	for (int f = 0; f < 2; f++)
@@ -418,7 +452,7 @@ kn_guard_compile(struct kn_program *p, struct kn_store *s, const struct kn_compi
 		 struct kn_compile_stats *st)
 {
 	enum kn_guard_mode mode = kn_guard_mode_of(o);
-	struct kn_set *servers[2], *denied[2];
+	struct kn_set *servers[KN_GUARD_SERVER_SETS], *denied[2];
 
 	if (mode == KN_GUARD_OFF)
 		return;

@@ -140,7 +140,7 @@ struct kn_compiler {
 	struct kn_delta delta;
 	struct kn_compile_stats st;
 
-	struct kn_set *servers[2];
+	struct kn_set *servers[KN_GUARD_SERVER_SETS];
 	struct gen denied[2];
 	struct kn_chain *guard_chains[3];
 	struct gen maps[2][2]; /* [dir][family] */
@@ -1082,7 +1082,7 @@ static void
 guard_sets(struct kn_compiler *cc, bool servers, bool denied)
 {
 	struct kn_program *scratch = kn_program_new(cc->p->table);
-	struct kn_set *sv[2], *dn[2];
+	struct kn_set *sv[KN_GUARD_SERVER_SETS], *dn[2];
 
 	kn_guard_add_sets(scratch, sv, dn);
 	scratch->nsets = 0;
@@ -1094,14 +1094,16 @@ guard_sets(struct kn_compiler *cc, bool servers, bool denied)
 		if (cc->lpods[i].judged)
 			kn_guard_denied_elems(cc->lpods[i].pod, &cc->lpods[i].api, dn);
 	}
-	for (int f = 0; f < 2; f++) {
+	for (int k = 0; k < KN_GUARD_SERVER_SETS; k++) {
 		if (servers) {
-			if (cc->servers[f])
-				delta_set(cc, cc->servers[f], sv[f]);
-			cc->servers[f] = sv[f];
+			if (cc->servers[k])
+				delta_set(cc, cc->servers[k], sv[k]);
+			cc->servers[k] = sv[k];
 		} else {
-			kn_set_free(sv[f]);
+			kn_set_free(sv[k]);
 		}
+	}
+	for (int f = 0; f < 2; f++) {
 		if (denied) {
 			kn_set_finalize(dn[f]);
 			if (cc->denied[f].set)
@@ -1129,8 +1131,8 @@ assemble(struct kn_compiler *cc)
 	p->nsets = 0;
 	p->nchains = 0;
 	if (cc->guard != KN_GUARD_OFF) {
-		for (int f = 0; f < 2; f++)
-			*VEC_PUSH(p->sets, p->nsets, p->sets_cap) = cc->servers[f];
+		for (int k = 0; k < KN_GUARD_SERVER_SETS; k++)
+			*VEC_PUSH(p->sets, p->nsets, p->sets_cap) = cc->servers[k];
 		for (int f = 0; f < 2; f++)
 			*VEC_PUSH(p->sets, p->nsets, p->sets_cap) = cc->denied[f].set;
 		for (int i = 0; i < 3; i++)
