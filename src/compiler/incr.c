@@ -1332,7 +1332,8 @@ keep_sizes(struct kn_program *p, const struct kn_program *old)
 {
 	const struct kn_set **v = xcalloc(old->nsets + 1, sizeof(*v));
 
-	memcpy(v, old->sets, old->nsets * sizeof(*v));
+	for (size_t i = 0; i < old->nsets; i++)
+		v[i] = old->sets[i];
 	sort_array(v, old->nsets, sizeof(*v), set_name_cmp);
 	for (size_t i = 0; i < p->nsets; i++) {
 		struct kn_set *s = p->sets[i];

@@ -268,7 +268,7 @@ kn_set_size_for(const struct kn_set *s, size_t nelems)
 
 	if (s->interval)
 		return 0;
-	/* The kernel's size is 32 bits; beyond 2^31 elements no size. */
+	/* The kernel's size is 32 bits: beyond 2^30 elements, no size. */
 	if (nelems > UINT32_MAX / 4)
 		return 0;
 	while (size < 2 * nelems)
