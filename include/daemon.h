@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "guard.h"
 #include "model.h"
 #include "util.h"
 
@@ -56,6 +57,13 @@ struct kn_daemon_stats {
 	char last_tamper[320]; /* "nft (pid 12): deleted 4 rules" */
 	bool monitor;	       /* the netlink monitor runs */
 	uint64_t monitor_messages, monitor_own, monitor_overruns;
+	/* The API server guard: the mode of the table, and its counters
+	 * when guard_counted (read when the status or the metrics are
+	 * asked for), else why they could not be read. */
+	enum kn_guard_mode guard_mode;
+	bool guard_counted;
+	struct kn_guard_counts guard;
+	char guard_error[KN_ERR_MAX];
 };
 
 /* Sends one sd_notify(3) message ("READY=1", "STATUS=...") to

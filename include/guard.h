@@ -106,6 +106,28 @@ void kn_guard_add_chains(struct kn_program *p, enum kn_guard_mode mode);
 /* The mode a compiled program enforces (off when it has no guard). */
 enum kn_guard_mode kn_guard_program_mode(const struct kn_program *p);
 
+/* What the guard's counters count: in enforce mode the packets it
+ * dropped, in audit mode those enforce would drop. */
+enum kn_guard_dir {
+	KN_GUARD_TO_SERVER,   /* pods without API permissions to the API server */
+	KN_GUARD_FROM_SERVER, /* the API server to them */
+	KN_GUARD_DIRS,
+};
+
+/* "to_server", "from_server": the metrics' label values. */
+extern const char *const kn_guard_dir_names[KN_GUARD_DIRS];
+
+/* The counters of chain api-guard, IPv4 and IPv6 rules summed
+ * (nft_netlink.h, kn_nl_guard_counts reads them). */
+struct kn_guard_counts {
+	uint64_t packets[KN_GUARD_DIRS];
+	uint64_t bytes[KN_GUARD_DIRS];
+};
+
+/* The direction a rule of chain api-guard counts, or -1 for a rule
+ * without a counter (the log rule). */
+int kn_guard_rule_dir(const struct kn_rule *r);
+
 /* An API server destination: address, protocol and port range. */
 struct kn_guard_dest {
 	struct kn_addr addr;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "decode.h"
+#include "guard.h"
 #include "plan.h"
 #include "program.h"
 
@@ -69,6 +70,24 @@ int kn_nl_build(const struct kn_program *old, const struct kn_program *new, uint
 
 /* Deletes table inet NAME.  Returns 0 also when there was none. */
 int kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err);
+
+/* Reads the API server guard's counters with one dump of chain
+ * api-guard of table inet TABLE, and of nothing else.  ch is the chain
+ * of the program the kernel holds: each rule of the dump must be ch's
+ * rule at the same position, with the same comment, so that a chain
+ * that is not the program's is never read as one; the counters of ch's
+ * counting rules (kn_guard_rule_dir) are summed by direction, IPv4 and
+ * IPv6 together.  Returns 0, or -errno with err saying why (-ENOENT: no
+ * such chain; -EPROTO: the chain is not ch).  Sends no batch and changes
+ * nothing. */
+int kn_nl_guard_counts(struct kn_nl *nl, const char *table, const struct kn_chain *ch,
+		       struct kn_guard_counts *ret, struct kn_err *err);
+
+/* The same from the dump's messages (back to back, NLMSG_DONE or not),
+ * without a socket: for tests. */
+int kn_nl_guard_counts_parse(const void *buf, size_t len, const char *table,
+			     const struct kn_chain *ch, struct kn_guard_counts *ret,
+			     struct kn_err *err);
 
 /* Counters of the last transaction. */
 void kn_nl_get_stats(const struct kn_nl *nl, struct kn_nl_stats *ret);

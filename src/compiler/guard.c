@@ -477,6 +477,30 @@ kn_guard_program_mode(const struct kn_program *p)
 	return KN_GUARD_AUDIT;
 }
 
+/* ------------------------------------------------------------ counters */
+
+const char *const kn_guard_dir_names[KN_GUARD_DIRS] = {
+	[KN_GUARD_TO_SERVER] = "to_server",
+	[KN_GUARD_FROM_SERVER] = "from_server",
+};
+
+/* add_family_rules: the rule that matches the server as destination
+ * counts the pods' packets, the one that matches it as source (with its
+ * port) the replies. */
+int
+kn_guard_rule_dir(const struct kn_rule *r)
+{
+	if (!r->counter)
+		return -1;
+	for (size_t i = 0; i < r->nm; i++) {
+		if (r->m[i].type == KN_MATCH_DADDR_PROTO_PORT_SET)
+			return KN_GUARD_TO_SERVER;
+		if (r->m[i].type == KN_MATCH_SADDR_PROTO_SPORT_SET)
+			return KN_GUARD_FROM_SERVER;
+	}
+	return -1;
+}
+
 static int
 elem_addr_cmp(const void *key, const void *elem)
 {

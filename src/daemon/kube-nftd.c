@@ -69,6 +69,9 @@
  * fights over the table cannot flood the journal; the rest go to debug,
  * and every change still counts in the status and the metrics. */
 #define TAMPER_WARN_PER_MIN 10
+/* The metrics file is written after each commit, and this often in
+ * between: the API server guard's counters change with traffic. */
+#define METRICS_INTERVAL_MS 15000
 
 static const char usage_text[] =
 	"Usage: kube-nftd [OPTIONS]\n"
@@ -90,6 +93,7 @@ static const char usage_text[] =
 	"                            (default 100)\n"
 	"      --control-socket PATH status socket (default " DEFAULT_CONTROL ")\n"
 	"      --metrics-file PATH   write Prometheus metrics to PATH after each commit\n"
+	"                            and every 15 s\n"
 	"      --cleanup-on-exit     remove the table when exiting (default: keep it)\n"
 	"      --resync-interval S   replace the whole table every S seconds (default 300;\n"
 	"                            0: never)\n"
@@ -131,7 +135,7 @@ struct daemon {
 	uint64_t start_ms;
 	struct kn_nl *nl;
 	struct kn_mon *mon; /* NULL: the monitor could not be opened */
-	struct kn_timer *debounce, *retry, *watchdog, *resync;
+	struct kn_timer *debounce, *retry, *watchdog, *resync, *metrics;
 	int sigfd, ctlfd;
 	uint64_t first_pending_ms; /* 0: nothing pending */
 	uint64_t backoff_ms;
@@ -437,6 +441,7 @@ update_status(struct daemon *d)
 static void commit_now(struct daemon *d);
 static void count_objects(struct daemon *d);
 static void stats_refresh(struct daemon *d);
+static void metrics_write(struct daemon *d);
 
 static double
 now_ms(void)
@@ -623,8 +628,7 @@ commit_now(struct daemon *d)
 		kn_timer_arm(d->retry, d->backoff_ms);
 		d->retry_due_ms = kn_now_ms() + d->backoff_ms;
 		update_status(d);
-		stats_refresh(d);
-		kn_daemon_write_metrics(d->cfg.metrics, &d->st);
+		metrics_write(d);
 		return;
 	}
 	kn_nl_get_stats(d->nl, &nst);
@@ -678,8 +682,7 @@ commit_now(struct daemon *d)
 		kn_notify("READY=1");
 	}
 	update_status(d);
-	stats_refresh(d);
-	kn_daemon_write_metrics(d->cfg.metrics, &d->st);
+	metrics_write(d);
 }
 
 /* ------------------------------------------------------------ sources */
@@ -1017,6 +1020,61 @@ stats_refresh(struct daemon *d)
 	d->st.resync_interval_s = (unsigned long)d->cfg.resync_s;
 }
 
+/* Reads the API server guard's counters into d->st: one dump of chain
+ * api-guard, checked against the program that wrote it.  A failure
+ * (no table, no permission) changes nothing but the status, which says
+ * why, and the metrics, which leave the counters out. */
+static void
+guard_refresh(struct daemon *d)
+{
+	const struct kn_program *p = d->cc ? kn_compiler_program(d->cc) : NULL;
+	const struct kn_chain *ch = p ? kn_program_find_chain(p, KN_GUARD_CHAIN) : NULL;
+	struct kn_err err;
+
+	d->st.guard_counted = false;
+	if (p)
+		d->st.guard_mode = kn_guard_program_mode(p);
+	else
+		d->st.guard_mode =
+			d->cfg.api_guard == KN_GUARD_DEFAULT ? KN_GUARD_AUDIT : d->cfg.api_guard;
+	if (d->st.guard_mode == KN_GUARD_OFF)
+		return;
+	if (!ch) {
+		snprintf(d->st.guard_error, sizeof(d->st.guard_error), "nothing compiled yet");
+		return;
+	}
+	if (kn_nl_guard_counts(d->nl, d->cfg.table, ch, &d->st.guard, &err) < 0) {
+		snprintf(d->st.guard_error, sizeof(d->st.guard_error), "%s", err.msg);
+		log_debug("api-guard: counters unavailable: %s", err.msg);
+		return;
+	}
+	d->st.guard_counted = true;
+}
+
+/* Writes the metrics file (--metrics-file), the guard's counters read
+ * now, and arms the next periodic write. */
+static void
+metrics_write(struct daemon *d)
+{
+	int r;
+
+	if (!d->cfg.metrics) {
+		kn_timer_disarm(d->metrics);
+		return;
+	}
+	stats_refresh(d);
+	guard_refresh(d);
+	if ((r = kn_daemon_write_metrics(d->cfg.metrics, &d->st)) < 0)
+		log_debug("%s: %s", d->cfg.metrics, strerror(-r));
+	kn_timer_arm(d->metrics, METRICS_INTERVAL_MS);
+}
+
+static void
+metrics_fired(void *arg)
+{
+	metrics_write(arg);
+}
+
 static void
 control_event(void *arg, int fd, uint32_t events)
 {
@@ -1030,6 +1088,7 @@ control_event(void *arg, int fd, uint32_t events)
 		return;
 	count_objects(d);
 	stats_refresh(d);
+	guard_refresh(d);
 	strbuf_init(&sb, 64 * 1024);
 	if (d->dir) {
 		struct kn_dirsrc_stats ds;
@@ -1241,7 +1300,8 @@ main(int argc, char **argv)
 	d.retry = kn_timer_new(d.loop, "retry", retry_fired, &d);
 	d.watchdog = kn_timer_new(d.loop, "watchdog", watchdog_fired, &d);
 	d.resync = kn_timer_new(d.loop, "resync", resync_fired, &d);
-	if (!d.debounce || !d.retry || !d.watchdog || !d.resync)
+	d.metrics = kn_timer_new(d.loop, "metrics", metrics_fired, &d);
+	if (!d.debounce || !d.retry || !d.watchdog || !d.resync || !d.metrics)
 		fatal("timerfd: %s", strerror(errno));
 	d.nl = kn_nl_open(&err);
 	if (!d.nl)
@@ -1281,6 +1341,7 @@ out:
 	kn_timer_free(d.retry);
 	kn_timer_free(d.watchdog);
 	kn_timer_free(d.resync);
+	kn_timer_free(d.metrics);
 	if (d.mon)
 		kn_loop_del_fd(d.loop, kn_mon_fd(d.mon));
 	kn_mon_close(d.mon);

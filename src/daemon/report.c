@@ -102,6 +102,32 @@ format_resyncs(const struct kn_daemon_stats *st, struct strbuf *out)
 		strbuf_puts(out, "monitor: off; only the periodic resync repairs the table\n");
 }
 
+/* "api-guard: audit, would drop 12 packets (840 bytes) to the API
+ * server, 3 replies (180 bytes)". */
+static void
+format_guard(const struct kn_daemon_stats *st, struct strbuf *out)
+{
+	const uint64_t *pk = st->guard.packets, *by = st->guard.bytes;
+	enum kn_guard_mode mode = st->guard_mode;
+
+	strbuf_printf(out, "api-guard: %s", kn_guard_mode_name(mode));
+	if (mode == KN_GUARD_OFF)
+		strbuf_puts(out, "\n");
+	else if (!st->guard_counted)
+		strbuf_printf(out, ", counters unavailable: %s\n", st->guard_error);
+	else
+		strbuf_printf(out,
+			      ", %s %llu packet%s (%llu bytes) to the API server, %llu repl%s "
+			      "(%llu bytes)\n",
+			      mode == KN_GUARD_ENFORCE ? "dropped" : "would drop",
+			      (unsigned long long)pk[KN_GUARD_TO_SERVER],
+			      pk[KN_GUARD_TO_SERVER] == 1 ? "" : "s",
+			      (unsigned long long)by[KN_GUARD_TO_SERVER],
+			      (unsigned long long)pk[KN_GUARD_FROM_SERVER],
+			      pk[KN_GUARD_FROM_SERVER] == 1 ? "y" : "ies",
+			      (unsigned long long)by[KN_GUARD_FROM_SERVER]);
+}
+
 void
 kn_daemon_format_status(const struct kn_daemon_stats *st, const char *node, const char *source,
 			const char *table, bool synced, struct strbuf *out)
@@ -134,6 +160,7 @@ kn_daemon_format_status(const struct kn_daemon_stats *st, const char *node, cons
 		      st->source_files, st->source_failed_files, st->invalid_objects);
 	strbuf_printf(out, "last error: %s\n", st->last_error[0] ? st->last_error : "none");
 	format_resyncs(st, out);
+	format_guard(st, out);
 }
 
 /* The head of one metric: "# HELP name help" and "# TYPE name type". */
@@ -150,6 +177,39 @@ metric_one(struct strbuf *out, const char *name, const char *type, const char *h
 {
 	metric_head(out, name, type, help);
 	strbuf_printf(out, "%s %llu\n", name, v);
+}
+
+/* The guard's mode, one series per mode (1: the one in force), and its
+ * counters when they could be read. */
+static void
+format_guard_metrics(const struct kn_daemon_stats *st, struct strbuf *out)
+{
+	static const enum kn_guard_mode modes[] = {KN_GUARD_OFF, KN_GUARD_AUDIT, KN_GUARD_ENFORCE};
+	static const char *const help[2] = {
+		"Packets of pods without API permissions to the API server and of its replies "
+		"to them: dropped (enforce) or that enforce would drop (audit).",
+		"Bytes of those packets.",
+	};
+	static const char *const names[2] = {"kube_nftd_api_guard_packets_total",
+					     "kube_nftd_api_guard_bytes_total"};
+	enum kn_guard_mode mode =
+		st->guard_mode == KN_GUARD_DEFAULT ? KN_GUARD_AUDIT : st->guard_mode;
+
+	metric_head(out, "kube_nftd_api_guard_mode", "gauge",
+		    "The API server guard's mode: 1 for the one in force.");
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		strbuf_printf(out, "kube_nftd_api_guard_mode{mode=\"%s\"} %d\n",
+			      kn_guard_mode_name(modes[i]), modes[i] == mode);
+	if (!st->guard_counted || mode == KN_GUARD_OFF)
+		return;
+	for (int k = 0; k < 2; k++) {
+		metric_head(out, names[k], "counter", help[k]);
+		for (int dir = 0; dir < KN_GUARD_DIRS; dir++)
+			strbuf_printf(out, "%s{direction=\"%s\"} %llu\n", names[k],
+				      kn_guard_dir_names[dir],
+				      (unsigned long long)(k ? st->guard.bytes[dir]
+							     : st->guard.packets[dir]));
+	}
 }
 
 void
@@ -197,6 +257,7 @@ kn_daemon_format_metrics(const struct kn_daemon_stats *st, struct strbuf *out)
 		   "Transactions of other processes that changed the table.", st->tampers);
 	metric_one(out, "kube_nftd_monitor_overruns_total", "counter",
 		   "Times nftables notifications were lost.", st->monitor_overruns);
+	format_guard_metrics(st, out);
 }
 
 int

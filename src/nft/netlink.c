@@ -58,6 +58,7 @@
 #include <time.h>
 
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
@@ -66,6 +67,7 @@
 #include <libnftnl/batch.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/common.h>
+#include <libnftnl/expr.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
@@ -2696,4 +2698,252 @@ kn_nl_flush(struct kn_nl *nl, const char *table, struct kn_err *err)
 out:
 	batch_free(&b, nl);
 	return ret;
+}
+
+/* ---------------------------------------------------------------- counters */
+
+/* The kernel answers a dump at once; this only bounds a lost answer, so
+ * that the loop never waits for one. */
+#define KN_NL_DUMP_TIMEOUT_MS 1000
+/* The largest datagram of a dump we read (libmnl's MNL_SOCKET_DUMP_SIZE,
+ * which older libmnl lack): the kernel fills up to what we read. */
+#define KN_NL_DUMP_BUF 32768
+
+/* A dump of chain api-guard being read. */
+struct counts_state {
+	const char *table;
+	const struct kn_chain *ch;
+	size_t next; /* the position of the next rule */
+	struct kn_guard_counts c;
+	int ret; /* the first error; the rest of the dump is read all the same */
+	struct kn_err *err;
+};
+
+static int
+comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char *v = nftnl_udata_get(attr);
+	uint8_t len = nftnl_udata_len(attr);
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT && len > 0 && v[len - 1] == '\0')
+		*(const char **)data = v;
+	return MNL_CB_OK;
+}
+
+/* The comment of a parsed rule, or NULL. */
+static const char *
+rule_comment(const struct nftnl_rule *r)
+{
+	const char *comment = NULL;
+	const void *ud;
+	uint32_t len;
+
+	if (!nftnl_rule_is_set(r, NFTNL_RULE_USERDATA))
+		return NULL;
+	ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &len);
+	if (nftnl_udata_parse(ud, len, comment_cb, &comment) < 0)
+		return NULL;
+	return comment;
+}
+
+/* Adds the counter expressions of r to the direction dir counts (-1:
+ * none); returns how many r has. */
+static int
+counts_add(struct counts_state *st, struct nftnl_rule *r, int dir)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	struct nftnl_expr *e;
+	int n = 0;
+
+	if (!it)
+		return -ENOMEM;
+	while ((e = nftnl_expr_iter_next(it)) != NULL) {
+		if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") != 0)
+			continue;
+		if (dir >= 0) {
+			st->c.packets[dir] += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+			st->c.bytes[dir] += nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+		}
+		n++;
+	}
+	nftnl_expr_iter_destroy(it);
+	return n;
+}
+
+/* One rule of the dump: it must be the program's rule at its position;
+ * its counter counts for the direction of that rule. */
+static int
+counts_rule(struct counts_state *st, const struct nlmsghdr *nlh)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	const struct kn_rule *want;
+	const char *comment;
+	int dir, n, ret = 0;
+
+	if (!r)
+		return kn_errf(st->err, -ENOMEM, "chain %s: %s", st->ch->name, strerror(ENOMEM));
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		ret = kn_errf(st->err, -EPROTO, "chain %s: rule %zu does not parse", st->ch->name,
+			      st->next);
+		goto out;
+	}
+	if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), st->table) != 0 ||
+	    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), st->ch->name) != 0) {
+		ret = kn_errf(st->err, -EPROTO, "the kernel listed chain %s of table %s",
+			      nftnl_rule_get_str(r, NFTNL_RULE_CHAIN),
+			      nftnl_rule_get_str(r, NFTNL_RULE_TABLE));
+		goto out;
+	}
+	if (st->next >= st->ch->nrules) {
+		ret = kn_errf(st->err, -EPROTO,
+			      "chain %s has more than the %zu rules kube-nftd wrote", st->ch->name,
+			      st->ch->nrules);
+		goto out;
+	}
+	want = &st->ch->rules[st->next];
+	comment = rule_comment(r);
+	if ((comment == NULL) != (want->comment == NULL) ||
+	    (comment && strcmp(comment, want->comment) != 0)) {
+		ret = kn_errf(
+			st->err, -EPROTO,
+			"rule %zu of chain %s is not the one kube-nftd wrote (comment \"%s\")",
+			st->next, st->ch->name, comment ? comment : "");
+		goto out;
+	}
+	dir = kn_guard_rule_dir(want);
+	n = counts_add(st, r, dir);
+	if (n < 0)
+		ret = kn_errf(st->err, n, "chain %s: %s", st->ch->name, strerror(-n));
+	else if ((n == 1) != (dir >= 0))
+		ret = kn_errf(st->err, -EPROTO,
+			      "rule %zu of chain %s has %d counters, kube-nftd wrote %d", st->next,
+			      st->ch->name, n, dir >= 0);
+	st->next++;
+out:
+	nftnl_rule_free(r);
+	return ret;
+}
+
+/* The messages of one datagram of the dump; seq 0 takes any (a dump
+ * read from a buffer).  Messages of other requests (acks of an earlier
+ * batch) are skipped.  Returns true once the dump ended (NLMSG_DONE, or
+ * the kernel's error). */
+static bool
+counts_msgs(struct counts_state *st, const void *buf, size_t len, uint32_t seq, uint32_t portid)
+{
+	const struct nlmsghdr *nlh = buf;
+	int rem = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+		int r;
+
+		if (seq && (nlh->nlmsg_seq != seq || nlh->nlmsg_pid != portid))
+			continue;
+		if (nlh->nlmsg_type == NLMSG_DONE)
+			return true;
+		if (nlh->nlmsg_type == NLMSG_ERROR) {
+			r = mnl_nlmsg_get_payload_len(nlh) < sizeof(*e) ? -EPROTO : e->error;
+			if (r < 0 && st->ret == 0)
+				st->ret = kn_errf(st->err, r, "listing chain %s: %s", st->ch->name,
+						  strerror(-r));
+			return true;
+		}
+		if (st->ret == 0 && NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWRULE &&
+		    (r = counts_rule(st, nlh)) < 0)
+			st->ret = r;
+	}
+	return false;
+}
+
+static int
+counts_finish(struct counts_state *st, struct kn_guard_counts *ret)
+{
+	if (st->ret < 0)
+		return st->ret;
+	if (st->next == 0)
+		return kn_errf(st->err, -ENOENT, "no chain %s in table inet %s", st->ch->name,
+			       st->table);
+	if (st->next < st->ch->nrules)
+		return kn_errf(st->err, -EPROTO, "chain %s has %zu rules, kube-nftd wrote %zu",
+			       st->ch->name, st->next, st->ch->nrules);
+	*ret = st->c;
+	return 0;
+}
+
+int
+kn_nl_guard_counts_parse(const void *buf, size_t len, const char *table, const struct kn_chain *ch,
+			 struct kn_guard_counts *ret, struct kn_err *err)
+{
+	struct counts_state st = {.table = table, .ch = ch, .err = err};
+
+	counts_msgs(&st, buf, len, 0, 0);
+	return counts_finish(&st, ret);
+}
+
+/* Sends the request: list the rules of chain ch of table inet TABLE. */
+static int
+counts_request(struct kn_nl *nl, const char *table, const struct kn_chain *ch, uint32_t seq)
+{
+	char req[1024];
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nlmsghdr *nlh;
+
+	if (!r)
+		return -ENOMEM;
+	nlh = nftnl_nlmsg_build_hdr(req, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
+	if (nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table) < 0 ||
+	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, ch->name) < 0) {
+		nftnl_rule_free(r);
+		return -ENOMEM;
+	}
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	return 0;
+}
+
+int
+kn_nl_guard_counts(struct kn_nl *nl, const char *table, const struct kn_chain *ch,
+		   struct kn_guard_counts *ret, struct kn_err *err)
+{
+	struct counts_state st = {.table = table, .ch = ch, .err = err};
+	int fd = mnl_socket_get_fd(nl->sock);
+	uint32_t seq = nl->seq++;
+	char *buf;
+	int r;
+
+	if ((r = counts_request(nl, table, ch, seq)) < 0)
+		return kn_errf(err, r, "listing chain %s: %s", ch->name, strerror(-r));
+	buf = xmalloc(KN_NL_DUMP_BUF);
+	/* Read to the end even after an error: a dump left half read
+	 * would make the socket refuse the next one (EBUSY). */
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		r = poll(&pfd, 1, KN_NL_DUMP_TIMEOUT_MS);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			r = r == 0 ? -ETIMEDOUT : -errno;
+			break;
+		}
+		n = recv(fd, buf, KN_NL_DUMP_BUF, MSG_DONTWAIT);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (counts_msgs(&st, buf, (size_t)n, seq, nl->portid)) {
+			r = 0;
+			break;
+		}
+	}
+	if (r < 0 && st.ret == 0)
+		st.ret = kn_errf(err, r, "listing chain %s: %s", ch->name, strerror(-r));
+	free(buf);
+	return counts_finish(&st, ret);
 }

@@ -436,10 +436,102 @@ revoke_cuts_cleanup()
 	kn_cleanup
 }
 
+# --------------------------------------------------------------------------
+
+KN_DAEMON=$KN_TOP_BUILDDIR/src/kube-nftd
+
+# status: kube-nftd's status line of the guard.
+status()
+{
+	"$KN_NFTCTL" status --control-socket "$KN_WORKDIR/ctl" >status.out 2>&1 ||
+		atf_fail "kube-nftctl status: $(cat status.out)"
+	grep '^api-guard:' status.out
+}
+
+# metric NAME DIRECTION: the value of NAME{direction="DIRECTION"} in the
+# metrics file (empty when it is not there).
+metric()
+{
+	awk -v s="$1{direction=\"$2\"}" '$1 == s { print $2 }' "$KN_WORKDIR/metrics.prom"
+}
+
+# metrics_show N: the metrics file shows N packets to the server.
+metrics_show()
+{
+	[ "$(metric kube_nftd_api_guard_packets_total to_server)" = "$1" ]
+}
+
+atf_test_case daemon_counters cleanup
+daemon_counters_head()
+{
+	common_head "kube-nftd's status and metrics show the guard's counters: in audit mode the packets enforce would drop, which pass; traffic that is not to or from the API server, or of pods with permissions, counts nothing"
+}
+daemon_counters_body()
+{
+	[ -x "$KN_DAEMON" ] || atf_fail "$KN_DAEMON is missing: build it first"
+	setup
+	state state.json
+	mkdir dir
+	cp state.json dir/
+	ip netns exec "$(kn_node_netns 1)" "$KN_DAEMON" --node node1 \
+		--source "dir:$KN_WORKDIR/dir" --control-socket "$KN_WORKDIR/ctl" \
+		--metrics-file "$KN_WORKDIR/metrics.prom" --config /dev/null >daemon.log 2>&1 &
+	echo "$! daemon" >>"$KN_WORKDIR/kn.pids"
+	_i=0
+	until "$KN_NFTCTL" status --control-socket "$KN_WORKDIR/ctl" 2>/dev/null |
+		grep -q '^state: synced'; do
+		_i=$((_i + 1))
+		[ "$_i" -lt 100 ] || atf_fail "kube-nftd did not commit: $(cat daemon.log)"
+		sleep 0.05
+	done
+	_zero='api-guard: audit, would drop 0 packets (0 bytes) to the API server, 0 replies (0 bytes)'
+	[ "$(status)" = "$_zero" ] || atf_fail "before any traffic: $(cat status.out)"
+	grep -qx 'kube_nftd_api_guard_mode{mode="audit"} 1' metrics.prom ||
+		atf_fail "metrics: no audit mode: $(cat metrics.prom)"
+	metrics_show 0 || atf_fail "metrics before any traffic: $(cat metrics.prom)"
+	[ "$(metric kube_nftd_api_guard_packets_total from_server)" = 0 ] ||
+		atf_fail "metrics before any traffic: $(cat metrics.prom)"
+
+	echo "==== a pod with permissions, and another port of the API host: nothing counted"
+	reach $OP OK $API_ALL
+	reach $W OK $OTHER4
+	[ "$(status)" = "$_zero" ] || atf_fail "counted other traffic: $(cat status.out)"
+
+	echo "==== web/w passes in audit mode, and is counted"
+	reach $W OK $API_ALL
+	status
+	_to=$(counter "audit: enforce would drop these pods' packets")
+	_from=$(counter "audit: enforce would drop these replies")
+	[ "$_to" -gt 0 ] && [ "$_from" -gt 0 ] || atf_fail "nft counted $_to and $_from packets"
+	# What nft lists, IPv4 and IPv6 rules summed.
+	status | grep -Eqx "api-guard: audit, would drop $_to packets \([1-9][0-9]* bytes\) to the API server, $_from replies \([1-9][0-9]* bytes\)" ||
+		atf_fail "status does not show $_to and $_from packets: $(cat status.out)"
+	# No commit since: the periodic write (every 15 s) brings them.
+	_i=0
+	until metrics_show "$_to"; do
+		_i=$((_i + 1))
+		[ "$_i" -lt 200 ] ||
+			atf_fail "metrics not refreshed after 20 s: $(grep api_guard metrics.prom)"
+		sleep 0.1
+	done
+	grep api_guard metrics.prom
+	[ "$(metric kube_nftd_api_guard_packets_total from_server)" = "$_from" ] ||
+		atf_fail "metrics: $(grep api_guard metrics.prom)"
+	[ "$(metric kube_nftd_api_guard_bytes_total to_server)" -gt 0 ] ||
+		atf_fail "metrics: no bytes: $(grep api_guard metrics.prom)"
+	grep -q '^# TYPE kube_nftd_api_guard_packets_total counter$' metrics.prom ||
+		atf_fail "metrics: no TYPE line: $(grep api_guard metrics.prom)"
+}
+daemon_counters_cleanup()
+{
+	kn_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case enforce
 	atf_add_test_case audit
 	atf_add_test_case grant_revoke
 	atf_add_test_case revoke_cuts
+	atf_add_test_case daemon_counters
 }

@@ -240,6 +240,84 @@ ATF_TC_BODY(status, tc)
 	strbuf_free(&sb);
 }
 
+/* The status (synced) or the metrics of st, anew in sb. */
+static const char *
+format_of(const struct kn_daemon_stats *st, bool metrics, struct strbuf *sb)
+{
+	strbuf_reset(sb);
+	if (metrics)
+		kn_daemon_format_metrics(st, sb);
+	else
+		kn_daemon_format_status(st, "n1", "dir:/m", "kube-nftd", true, sb);
+	return sb->buf;
+}
+
+ATF_TC_WITHOUT_HEAD(guard_counters);
+ATF_TC_BODY(guard_counters, tc)
+{
+	struct kn_daemon_stats st = {
+		.guard_mode = KN_GUARD_AUDIT,
+		.guard_counted = true,
+		.guard = {.packets = {12, 3}, .bytes = {840, 180}},
+	};
+	struct strbuf sb;
+
+	strbuf_init(&sb, 0);
+	ATF_CHECK_MSG(
+		strstr(format_of(&st, false, &sb),
+		       "\napi-guard: audit, would drop 12 packets (840 bytes) to the API server, "
+		       "3 replies (180 bytes)\n") != NULL,
+		"%s", sb.buf);
+	format_of(&st, true, &sb);
+	ATF_CHECK(strstr(sb.buf, "# TYPE kube_nftd_api_guard_mode gauge\n"
+				 "kube_nftd_api_guard_mode{mode=\"off\"} 0\n"
+				 "kube_nftd_api_guard_mode{mode=\"audit\"} 1\n"
+				 "kube_nftd_api_guard_mode{mode=\"enforce\"} 0\n") != NULL);
+	ATF_CHECK(strstr(sb.buf,
+			 "# TYPE kube_nftd_api_guard_packets_total counter\n"
+			 "kube_nftd_api_guard_packets_total{direction=\"to_server\"} 12\n"
+			 "kube_nftd_api_guard_packets_total{direction=\"from_server\"} 3\n") !=
+		  NULL);
+	ATF_CHECK(strstr(sb.buf,
+			 "# TYPE kube_nftd_api_guard_bytes_total counter\n"
+			 "kube_nftd_api_guard_bytes_total{direction=\"to_server\"} 840\n"
+			 "kube_nftd_api_guard_bytes_total{direction=\"from_server\"} 180\n") !=
+		  NULL);
+
+	/* Enforce: dropped; one of each. */
+	st.guard_mode = KN_GUARD_ENFORCE;
+	st.guard.packets[KN_GUARD_TO_SERVER] = 1;
+	st.guard.packets[KN_GUARD_FROM_SERVER] = 1;
+	ATF_CHECK_MSG(
+		strstr(format_of(&st, false, &sb),
+		       "\napi-guard: enforce, dropped 1 packet (840 bytes) to the API server, "
+		       "1 reply (180 bytes)\n") != NULL,
+		"%s", sb.buf);
+
+	/* Counters that could not be read: the status says why, the
+	 * metrics leave them out but keep the mode. */
+	st.guard_counted = false;
+	snprintf(st.guard_error, sizeof(st.guard_error), "listing chain api-guard: boom");
+	ATF_CHECK_MSG(strstr(format_of(&st, false, &sb),
+			     "\napi-guard: enforce, counters unavailable: listing chain api-guard: "
+			     "boom\n") != NULL,
+		      "%s", sb.buf);
+	format_of(&st, true, &sb);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_api_guard_mode{mode=\"enforce\"} 1\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_api_guard_packets_total") == NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_api_guard_bytes_total") == NULL);
+
+	/* Off: no counters at all. */
+	st.guard_mode = KN_GUARD_OFF;
+	st.guard_counted = true;
+	ATF_CHECK_MSG(strstr(format_of(&st, false, &sb), "\napi-guard: off\n") != NULL, "%s",
+		      sb.buf);
+	format_of(&st, true, &sb);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_api_guard_mode{mode=\"off\"} 1\n") != NULL);
+	ATF_CHECK(strstr(sb.buf, "kube_nftd_api_guard_packets_total") == NULL);
+	strbuf_free(&sb);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, timers_fire_in_order);
@@ -247,5 +325,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, notify_protocol);
 	ATF_TP_ADD_TC(tp, metrics);
 	ATF_TP_ADD_TC(tp, status);
+	ATF_TP_ADD_TC(tp, guard_counters);
 	return atf_no_error();
 }

@@ -14,6 +14,8 @@
  * by id alone; sets already in the kernel are always named. */
 #include "config.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
 #include <libnftnl/udata.h>
+#include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 
@@ -613,11 +616,191 @@ ATF_TC_BODY(nothing_to_change, tc)
 	kn_program_free(b);
 }
 
+/* ---------------------------------------------------------------- counters */
+
+/* A program with the API server guard alone, in mode m. */
+static struct kn_program *
+guard_program(enum kn_guard_mode m)
+{
+	struct kn_program *p = kn_program_new("kube-nftd");
+	struct kn_set *servers[KN_GUARD_SERVER_SETS], *denied[2];
+
+	kn_guard_add_sets(p, servers, denied);
+	for (int i = 0; i < KN_GUARD_SERVER_SETS; i++)
+		kn_set_finalize(servers[i]);
+	kn_set_finalize(denied[0]);
+	kn_set_finalize(denied[1]);
+	kn_guard_add_chains(p, m);
+	return p;
+}
+
+/* The counts a rule gets in guard_dump: by its comment (which says the
+ * direction) and its family (the IPv4 rule comes first). */
+struct dump_state {
+	unsigned seen[2];
+};
+
+static int
+comment_of(const struct nftnl_udata *attr, void *data)
+{
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT)
+		*(const char **)data = nftnl_udata_get(attr);
+	return MNL_CB_OK;
+}
+
+static void
+set_counter(struct nftnl_rule *r, uint64_t packets, uint64_t bytes)
+{
+	struct nftnl_expr_iter *it = nftnl_expr_iter_create(r);
+	struct nftnl_expr *e;
+
+	ATF_REQUIRE(it != NULL);
+	while ((e = nftnl_expr_iter_next(it)) != NULL)
+		if (strcmp(nftnl_expr_get_str(e, NFTNL_EXPR_NAME), "counter") == 0) {
+			nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, packets);
+			nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, bytes);
+		}
+	nftnl_expr_iter_destroy(it);
+}
+
+/* What the kernel answers to a dump of chain api-guard of the program
+ * from: its rules as kn_nl_build writes them, with counters (to the
+ * server: IPv4 10 packets, 1000 bytes, IPv6 2 and 200; from it: 3 and
+ * 300, 1 and 100), the first nrules of them, then NLMSG_DONE. */
+static size_t
+guard_dump(const struct kn_program *from, size_t nrules, char *out, size_t cap)
+{
+	static const uint64_t to[2] = {10, 2}, back[2] = {3, 1};
+	struct dump_state ds = {{0}};
+	struct kn_err err;
+	struct nlmsghdr *nlh;
+	size_t len, n = 0, rules = 0;
+	void *buf;
+	int rem;
+
+	ATF_REQUIRE_MSG(kn_nl_build(NULL, from, 1, true, &buf, &len, &err) == 0, "%s", err.msg);
+	rem = (int)len;
+	for (nlh = buf; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+		struct nftnl_rule *r;
+		const char *comment;
+		const void *ud;
+		uint32_t udlen;
+		struct nlmsghdr *re;
+
+		if (msg_type(nlh) != NFT_MSG_NEWRULE || rules == nrules)
+			continue;
+		r = nftnl_rule_alloc();
+		ATF_REQUIRE(r != NULL && nftnl_rule_nlmsg_parse(nlh, r) == 0);
+		if (strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), KN_GUARD_CHAIN) != 0) {
+			nftnl_rule_free(r);
+			continue;
+		}
+		comment = NULL;
+		ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &udlen);
+		ATF_REQUIRE(nftnl_udata_parse(ud, udlen, comment_of, &comment) >= 0);
+		ATF_REQUIRE(comment != NULL);
+		if (strstr(comment, "replies") || strstr(comment, "the API server to")) {
+			set_counter(r, back[ds.seen[1]], back[ds.seen[1]] * 100);
+			ds.seen[1]++;
+		} else if (strstr(comment, "log ") == NULL) {
+			set_counter(r, to[ds.seen[0]], to[ds.seen[0]] * 100);
+			ds.seen[0]++;
+		}
+		ATF_REQUIRE(n + MSG_MAX <= cap);
+		re = nftnl_nlmsg_build_hdr(out + n, NFT_MSG_NEWRULE, NFPROTO_INET, NLM_F_MULTI,
+					   4242);
+		nftnl_rule_nlmsg_build_payload(re, r);
+		n += re->nlmsg_len;
+		nftnl_rule_free(r);
+		rules++;
+	}
+	free(buf);
+	nlh = mnl_nlmsg_put_header(out + n);
+	nlh->nlmsg_type = NLMSG_DONE;
+	nlh->nlmsg_flags = NLM_F_MULTI;
+	mnl_nlmsg_put_extra_header(nlh, sizeof(int));
+	return n + nlh->nlmsg_len;
+}
+
+ATF_TC_WITHOUT_HEAD(guard_counters);
+ATF_TC_BODY(guard_counters, tc)
+{
+	static const enum kn_guard_mode modes[] = {KN_GUARD_AUDIT, KN_GUARD_ENFORCE};
+	char *out = xmalloc(4 * MSG_MAX);
+
+	for (size_t i = 0; i < 2; i++) {
+		struct kn_program *p = guard_program(modes[i]);
+		const struct kn_chain *ch = kn_program_find_chain(p, KN_GUARD_CHAIN);
+		struct kn_guard_counts c;
+		struct kn_err err;
+		size_t len = guard_dump(p, SIZE_MAX, out, 4 * MSG_MAX);
+
+		ATF_REQUIRE(ch != NULL);
+		/* Six rules: per family the log (no counter), to and from. */
+		ATF_CHECK_EQ(ch->nrules, 6);
+		ATF_REQUIRE_MSG(kn_nl_guard_counts_parse(out, len, "kube-nftd", ch, &c, &err) == 0,
+				"%s", err.msg);
+		ATF_CHECK_EQ(c.packets[KN_GUARD_TO_SERVER], 12);
+		ATF_CHECK_EQ(c.bytes[KN_GUARD_TO_SERVER], 1200);
+		ATF_CHECK_EQ(c.packets[KN_GUARD_FROM_SERVER], 4);
+		ATF_CHECK_EQ(c.bytes[KN_GUARD_FROM_SERVER], 400);
+		kn_program_free(p);
+	}
+	free(out);
+}
+
+ATF_TC_WITHOUT_HEAD(guard_counters_refused);
+ATF_TC_BODY(guard_counters_refused, tc)
+{
+	struct kn_program *audit = guard_program(KN_GUARD_AUDIT);
+	struct kn_program *enforce = guard_program(KN_GUARD_ENFORCE);
+	const struct kn_chain *ch = kn_program_find_chain(audit, KN_GUARD_CHAIN);
+	char *out = xmalloc(4 * MSG_MAX);
+	struct kn_guard_counts c;
+	struct kn_err err;
+	struct nlmsghdr *nlh;
+	struct nlmsgerr *e;
+	size_t len;
+
+	memset(&c, 0, sizeof(c));
+	/* The chain of another mode: its comments are not the program's. */
+	len = guard_dump(enforce, SIZE_MAX, out, 4 * MSG_MAX);
+	ATF_CHECK_EQ(kn_nl_guard_counts_parse(out, len, "kube-nftd", ch, &c, &err), -EPROTO);
+	ATF_CHECK_MSG(strstr(err.msg, "rule 1 of chain api-guard is not the one kube-nftd wrote"),
+		      "%s", err.msg);
+	/* Rules missing at the end. */
+	len = guard_dump(audit, 4, out, 4 * MSG_MAX);
+	ATF_CHECK_EQ(kn_nl_guard_counts_parse(out, len, "kube-nftd", ch, &c, &err), -EPROTO);
+	ATF_CHECK_STREQ(err.msg, "chain api-guard has 4 rules, kube-nftd wrote 6");
+	/* Another table's rules. */
+	len = guard_dump(audit, SIZE_MAX, out, 4 * MSG_MAX);
+	ATF_CHECK_EQ(kn_nl_guard_counts_parse(out, len, "other", ch, &c, &err), -EPROTO);
+	/* No rules: no such chain (the kernel's dump is empty). */
+	len = guard_dump(audit, 0, out, 4 * MSG_MAX);
+	ATF_CHECK_EQ(kn_nl_guard_counts_parse(out, len, "kube-nftd", ch, &c, &err), -ENOENT);
+	ATF_CHECK_STREQ(err.msg, "no chain api-guard in table inet kube-nftd");
+	/* The kernel's refusal. */
+	nlh = mnl_nlmsg_put_header(out);
+	nlh->nlmsg_type = NLMSG_ERROR;
+	e = mnl_nlmsg_put_extra_header(nlh, sizeof(*e));
+	e->error = -EPERM;
+	ATF_CHECK_EQ(kn_nl_guard_counts_parse(out, nlh->nlmsg_len, "kube-nftd", ch, &c, &err),
+		     -EPERM);
+	ATF_CHECK_STREQ(err.msg, "listing chain api-guard: Operation not permitted");
+	/* Nothing was counted. */
+	ATF_CHECK_EQ(c.packets[KN_GUARD_TO_SERVER], 0);
+	free(out);
+	kn_program_free(audit);
+	kn_program_free(enforce);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, golden_element_lists);
 	ATF_TP_ADD_TC(tp, synthetic_element_lists);
 	ATF_TP_ADD_TC(tp, incremental_element_lists);
 	ATF_TP_ADD_TC(tp, nothing_to_change);
+	ATF_TP_ADD_TC(tp, guard_counters);
+	ATF_TP_ADD_TC(tp, guard_counters_refused);
 	return atf_no_error();
 }
