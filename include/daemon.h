@@ -62,6 +62,7 @@ struct kn_daemon_stats {
 	 * asked for), else why they could not be read. */
 	enum kn_guard_mode guard_mode;
 	bool guard_counted;
+	time_t last_full_time; /* the last full replacement: counters start at 0 */
 	struct kn_guard_counts guard;
 	char guard_error[KN_ERR_MAX];
 };

@@ -645,6 +645,7 @@ commit_now(struct daemon *d)
 	d->tamper_warned = d->lost_warned = false;
 	if (full) {
 		d->st.resyncs[why]++;
+		d->st.last_full_time = time(NULL);
 		/* The next periodic resync counts from this one. */
 		if (d->cfg.resync_s > 0)
 			kn_timer_arm(d->resync, (uint64_t)d->cfg.resync_s * 1000);

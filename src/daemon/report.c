@@ -115,7 +115,9 @@ format_guard(const struct kn_daemon_stats *st, struct strbuf *out)
 		strbuf_puts(out, "\n");
 	else if (!st->guard_counted)
 		strbuf_printf(out, ", counters unavailable: %s\n", st->guard_error);
-	else
+	else {
+		char since[32];
+
 		strbuf_printf(out,
 			      ", %s %llu packet%s (%llu bytes) to the API server, %llu repl%s "
 			      "(%llu bytes)\n",
@@ -126,6 +128,12 @@ format_guard(const struct kn_daemon_stats *st, struct strbuf *out)
 			      (unsigned long long)pk[KN_GUARD_FROM_SERVER],
 			      pk[KN_GUARD_FROM_SERVER] == 1 ? "y" : "ies",
 			      (unsigned long long)by[KN_GUARD_FROM_SERVER]);
+		/* A full replacement makes the rules, and their counters,
+		 * anew. */
+		format_time(st->last_full_time, since, sizeof(since));
+		strbuf_printf(out, "api-guard counting since: %s (the last full replacement)\n",
+			      since);
+	}
 }
 
 void

@@ -506,6 +506,8 @@ daemon_counters_body()
 	# What nft lists, IPv4 and IPv6 rules summed.
 	status | grep -Eqx "api-guard: audit, would drop $_to packets \([1-9][0-9]* bytes\) to the API server, $_from replies \([1-9][0-9]* bytes\)" ||
 		atf_fail "status does not show $_to and $_from packets: $(cat status.out)"
+	grep -Eqx 'api-guard counting since: 20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z \(the last full replacement\)' status.out ||
+		atf_fail "status does not say since when it counts: $(cat status.out)"
 	# No commit since: the periodic write (every 15 s) brings them.
 	_i=0
 	until metrics_show "$_to"; do

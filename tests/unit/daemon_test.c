@@ -259,6 +259,7 @@ ATF_TC_BODY(guard_counters, tc)
 		.guard_mode = KN_GUARD_AUDIT,
 		.guard_counted = true,
 		.guard = {.packets = {12, 3}, .bytes = {840, 180}},
+		.last_full_time = 1795942680, /* 2026-11-29T08:58:00Z */
 	};
 	struct strbuf sb;
 
@@ -266,7 +267,9 @@ ATF_TC_BODY(guard_counters, tc)
 	ATF_CHECK_MSG(
 		strstr(format_of(&st, false, &sb),
 		       "\napi-guard: audit, would drop 12 packets (840 bytes) to the API server, "
-		       "3 replies (180 bytes)\n") != NULL,
+		       "3 replies (180 bytes)\n"
+		       "api-guard counting since: 2026-11-29T08:58:00Z (the last full "
+		       "replacement)\n") != NULL,
 		"%s", sb.buf);
 	format_of(&st, true, &sb);
 	ATF_CHECK(strstr(sb.buf, "# TYPE kube_nftd_api_guard_mode gauge\n"
