@@ -59,11 +59,12 @@ struct kn_set {
 	size_t nelems, cap;
 };
 
-/* The size a hash set of n elements is created with: room for as many
- * again, a power of two, at least KN_SET_SIZE_MIN.  Interval sets are
- * not sized (0): the kernel's interval backends do not grow a table. */
+/* The size a hash set is created with for the elements it holds: room
+ * for as many again, a power of two, at least KN_SET_SIZE_MIN.  Interval
+ * sets are not sized (0): the kernel's interval backends do not grow a
+ * table. */
 #define KN_SET_SIZE_MIN 16
-uint32_t kn_set_size_for(const struct kn_set *s, size_t nelems);
+uint32_t kn_set_size_for(const struct kn_set *s);
 
 enum kn_match_type {
 	KN_MATCH_CT_ESTABLISHED,	/* ct state established,related */

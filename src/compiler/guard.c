@@ -212,8 +212,7 @@ kn_guard_fill_servers(struct kn_store *s, const struct kn_compile_opts *o,
 	struct dest *v = NULL;
 	size_t n = collect_servers(s, o, &v), nelems = 0;
 
-	if (n > 1)
-		sort_array(v, n, sizeof(*v), dest_cmp);
+	sort_array(v, n, sizeof(*v), dest_cmp);
 	for (size_t i = 0; i < n;) {
 		struct dest cur = v[i++];
 		struct kn_elem *e;
@@ -512,9 +511,7 @@ elem_addr_cmp(const void *key, const void *elem)
 static bool
 set_has(const struct kn_set *s, const struct kn_addr *a)
 {
-	/* An empty set may have no array: bsearch wants one. */
-	return s && s->nelems &&
-	       search_array(a, s->elems, s->nelems, sizeof(*s->elems), elem_addr_cmp);
+	return s && search_array(a, s->elems, s->nelems, sizeof(*s->elems), elem_addr_cmp);
 }
 
 size_t
@@ -580,8 +577,7 @@ kn_guard_revoked_delta(const struct kn_program *p, const struct kn_delta *d,
 			continue;
 		if (c->patched) {
 			for (size_t k = 0; k < c->nadded; k++)
-				if (c->nremoved == 0 ||
-				    !search_array(c->added[k], c->removed, c->nremoved,
+				if (!search_array(c->added[k], c->removed, c->nremoved,
 						  sizeof(*c->removed), elem_cmp_addr))
 					*VEC_PUSH(ret->srcs, ret->nsrcs, scap) = c->added[k]->addr;
 			continue;

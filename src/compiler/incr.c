@@ -1364,12 +1364,12 @@ size_delta(struct kn_compiler *cc)
 		if (c->patched) {
 			if (s->size != 0 && s->nelems > s->size) {
 				c->resized_from = s->size;
-				s->size = kn_set_size_for(s, s->nelems);
+				s->size = kn_set_size_for(s);
 			}
 		} else if (c->old && size_fits(c->old, s)) {
 			s->size = c->old->size;
 		} else {
-			s->size = kn_set_size_for(s, s->nelems);
+			s->size = kn_set_size_for(s);
 		}
 	}
 }

@@ -105,7 +105,7 @@ build_namespaces(struct ctx *c, struct kn_store *s)
 
 		while (j < c->npods && strcmp(c->pods[j]->ns, ns) == 0)
 			j++;
-		v = nobjs ? search_array(&key, c->nss, nobjs, sizeof(*c->nss), ns_view_cmp) : NULL;
+		v = search_array(&key, c->nss, nobjs, sizeof(*c->nss), ns_view_cmp);
 		if (!v) {
 			v = VEC_PUSH(c->nss, c->nns, cap);
 			memset(v, 0, sizeof(*v));

@@ -262,9 +262,10 @@ kn_set_finalize(struct kn_set *s)
 }
 
 uint32_t
-kn_set_size_for(const struct kn_set *s, size_t nelems)
+kn_set_size_for(const struct kn_set *s)
 {
 	uint32_t size = KN_SET_SIZE_MIN;
+	size_t nelems = s->nelems;
 
 	if (s->interval)
 		return 0;
@@ -280,7 +281,7 @@ void
 kn_program_size_sets(struct kn_program *p)
 {
 	for (size_t i = 0; i < p->nsets; i++)
-		p->sets[i]->size = kn_set_size_for(p->sets[i], p->sets[i]->nelems);
+		p->sets[i]->size = kn_set_size_for(p->sets[i]);
 }
 
 struct kn_rule *

@@ -1037,7 +1037,7 @@ guard_refresh(struct daemon *d)
 		d->st.guard_mode = kn_guard_program_mode(p);
 	else
 		d->st.guard_mode =
-			d->cfg.api_guard == KN_GUARD_DEFAULT ? KN_GUARD_AUDIT : d->cfg.api_guard;
+			kn_guard_mode_of(&(struct kn_compile_opts){.guard = d->cfg.api_guard});
 	if (d->st.guard_mode == KN_GUARD_OFF)
 		return;
 	if (!ch) {

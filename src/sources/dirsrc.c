@@ -367,8 +367,7 @@ kn_dirsrc_rescan(struct kn_dirsrc *d)
 	closedir(dir);
 	/* Files in name order, so that an object defined twice resolves the
 	 * same way on every start. */
-	if (n > 1) /* names is NULL for an empty directory */
-		sort_array(names, n, sizeof(*names), name_cmp);
+	sort_array(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < d->nfiles; i++)
 		d->files[i].seen = false;
 	for (size_t i = 0; i < n; i++) {

@@ -743,8 +743,7 @@ replace(struct watcher *w)
 	struct stale st = {.w = w};
 	size_t j = 0, changes = 0;
 
-	if (w->npend > 1)
-		sort_array(w->pend, w->npend, sizeof(*w->pend), pend_cmp);
+	sort_array(w->pend, w->npend, sizeof(*w->pend), pend_cmp);
 	/* Of duplicates (a streaming list may send an object twice), the
 	 * last one wins. */
 	for (size_t i = 0; i < w->npend; i++) {

@@ -485,8 +485,7 @@ kn_store_namespaces(struct kn_store *s, struct kn_namespace *const **ret)
 		for (size_t i = 0; i < s->cap; i++)
 			if (s->slots[i].obj.kind == KN_KIND_NAMESPACE)
 				s->ns_view[k++] = s->slots[i].obj.u.ns;
-		if (n > 1)
-			sort_array(s->ns_view, n, sizeof(*s->ns_view), ns_cmp);
+		sort_array(s->ns_view, n, sizeof(*s->ns_view), ns_cmp);
 		s->dirty[KN_KIND_NAMESPACE] = false;
 	}
 	s->view_edits[KN_KIND_NAMESPACE] = 0;
@@ -506,8 +505,7 @@ kn_store_pods(struct kn_store *s, struct kn_pod *const **ret)
 		for (size_t i = 0; i < s->cap; i++)
 			if (s->slots[i].obj.kind == KN_KIND_POD)
 				s->pod_view[k++] = s->slots[i].obj.u.pod;
-		if (n > 1)
-			sort_array(s->pod_view, n, sizeof(*s->pod_view), pod_cmp);
+		sort_array(s->pod_view, n, sizeof(*s->pod_view), pod_cmp);
 		s->dirty[KN_KIND_POD] = false;
 	}
 	s->view_edits[KN_KIND_POD] = 0;
@@ -527,8 +525,7 @@ kn_store_netpols(struct kn_store *s, struct kn_netpol *const **ret)
 		for (size_t i = 0; i < s->cap; i++)
 			if (s->slots[i].obj.kind == KN_KIND_NETPOL)
 				s->np_view[k++] = s->slots[i].obj.u.np;
-		if (n > 1)
-			sort_array(s->np_view, n, sizeof(*s->np_view), np_cmp);
+		sort_array(s->np_view, n, sizeof(*s->np_view), np_cmp);
 		s->dirty[KN_KIND_NETPOL] = false;
 	}
 	s->view_edits[KN_KIND_NETPOL] = 0;
@@ -628,8 +625,7 @@ kind_view(struct kn_store *s, enum kn_kind kind, void *const **ret)
 		for (size_t i = 0; i < s->cap; i++)
 			if (s->slots[i].obj.kind == kind)
 				tmp[k++] = &s->slots[i];
-		if (n > 1)
-			sort_array(tmp, n, sizeof(*tmp), entry_cmp);
+		sort_array(tmp, n, sizeof(*tmp), entry_cmp);
 		grow_array((void **)&s->kview[kind], &s->kview_cap[kind], n ? n : 1,
 			   sizeof(*s->kview[kind]));
 		for (size_t i = 0; i < n; i++)
